@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Bootstrap and run: `python3 dev.py test` or `python3 dev.py demo` on a machine with only python3.
+
+Creates `.venv` next to this file, installs the project with its dev extra (again only when
+pyproject.toml changed), then runs the test suite (ruff + pytest) or the demo inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".installed"
+
+
+def ensure_venv() -> None:
+    """Create the venv and install the project when missing or out of date."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
+        return
+    if not PY.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT)
+    STAMP.write_text(wanted)
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch `test`, `demo`, `lint` or `bench NAME`; extra arguments go to the tool."""
+    if not argv or argv[0] not in ("test", "demo", "lint", "bench"):
+        print(__doc__)
+        return 2
+    ensure_venv()
+    command, rest = argv[0], argv[1:]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if command in ("test", "lint"):
+        lint = subprocess.run([str(PY), "-m", "ruff", "check", "."], cwd=ROOT)
+        if lint.returncode or command == "lint":
+            return lint.returncode
+        return subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
+    if command == "demo":
+        return subprocess.run([str(PY), "-m", "flows.demo", *rest], cwd=ROOT, env=env).returncode
+    script = ROOT / "benchmarks" / f"bench_{rest[0]}.py"
+    return subprocess.run([str(PY), str(script), *rest[1:]], cwd=ROOT, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Prefect flows built on hub_tasks: publish a model folder, snapshot revisions, the demo."""

@@ -1,0 +1,1 @@
+"""prefect-modelscope: retrying Prefect tasks for every ModelScope Hub operation."""

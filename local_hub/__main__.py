@@ -1,0 +1,95 @@
+"""Command line: `python -m local_hub serve [--host] [--port] [--data] [--user NAME:TOKEN] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from local_hub.server import bind, make_server, url_of
+from local_hub.state import HubOptions, HubState
+
+
+def _pair(value: str, what: str) -> tuple[str, str]:
+    name, sep, rest = value.partition(":")
+    if not sep or not name or not rest:
+        raise argparse.ArgumentTypeError(f"{what} must look like NAME:{what.split()[-1].upper()}, got {value!r}")
+    return name, rest
+
+
+def parser() -> argparse.ArgumentParser:
+    """The `local_hub` argument parser."""
+    root = argparse.ArgumentParser(prog="python -m local_hub", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the hub until interrupted")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
+    serve.add_argument("--data", type=Path, help="state directory (default: a temporary one, removed at exit)")
+    serve.add_argument(
+        "--user", action="append", default=[], metavar="NAME:TOKEN", type=lambda v: _pair(v, "--user token")
+    )
+    serve.add_argument(
+        "--group", action="append", default=[], metavar="NAME:MEMBER,MEMBER", type=lambda v: _pair(v, "--group members")
+    )
+    serve.add_argument("--faults", type=Path, help='JSON file {"seed": n, "rules": [...]}')
+    serve.add_argument(
+        "--admin-token",
+        default=os.environ.get("LOCAL_HUB_ADMIN_TOKEN"),
+        help="enables the /_local_hub/ control plane for requests carrying this token",
+    )
+    serve.add_argument("--seed", type=int, help="seed for ids and fault decisions")
+    serve.add_argument("--tree-limit", type=int, default=3000, help="repo/files truncates here, like the hub")
+    serve.add_argument("--max-list-offset", type=int, default=10_000, help="model listings end at this offset")
+    serve.add_argument("--no-fsync", action="store_true", help="do not fsync blobs (faster, less durable)")
+    serve.add_argument("--log-file", type=Path, help="write the access log here instead of stderr")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; prints one JSON line with the base URL, then serves."""
+    args = parser().parse_args(argv)
+    handler = logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(name)s %(message)s")
+    temp = args.data is None
+    data_dir = Path(tempfile.mkdtemp(prefix="local-hub-")) if temp else args.data
+    options = HubOptions(
+        data_dir=data_dir,
+        users=dict(args.user),
+        groups={name: [m for m in members.split(",") if m] for name, members in args.group},
+        admin_token=args.admin_token,
+        seed=args.seed,
+        tree_limit=args.tree_limit,
+        max_list_offset=args.max_list_offset,
+        fsync=not args.no_fsync,
+    )
+    try:
+        state = HubState(options)
+        if args.faults:
+            table = json.loads(args.faults.read_text())
+            state.faults.configure(table.get("rules", []), seed=table.get("seed", args.seed))
+        sock = bind(args.host, args.port)
+        print(
+            json.dumps(
+                {
+                    "url": url_of(sock),
+                    "data_dir": str(data_dir),
+                    "pid": os.getpid(),
+                    "control_plane": args.admin_token is not None,
+                }
+            ),
+            flush=True,
+        )
+        make_server(state).run(sockets=[sock])
+    finally:
+        if temp:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

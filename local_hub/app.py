@@ -1,0 +1,92 @@
+"""The routing table (as data), the exception handlers, and the app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from local_hub import routes_admin as admin
+from local_hub import routes_models as models
+from local_hub import routes_repo as repo
+from local_hub.envelope import error_response
+from local_hub.errors import HubApiError, MethodNotAllowed, NotFound
+from local_hub.faults import FaultMiddleware
+from local_hub.state import HubState
+
+log = logging.getLogger("local_hub")
+M = "/api/v1/models/{owner}/{name}"
+R = "/api/v1/repos/{repo_type}/{owner}/{name}"
+
+# Route names are what the control plane's request counters and fault rules refer to.
+ROUTES = [
+    Route("/api/v1/login", models.login, methods=["POST"], name="login"),
+    Route("/openapi/v1/users/me", models.whoami, methods=["GET"], name="whoami"),
+    Route("/api/v1/models", models.create_model, methods=["POST"], name="create_model"),
+    Route("/api/v1/models", models.list_models_legacy, methods=["PUT"], name="list_models_legacy"),
+    Route("/openapi/v1/models", models.list_models_openapi, methods=["GET"], name="list_models"),
+    Route("/openapi/v1/models/{owner}/{name}", models.get_model_openapi, methods=["GET"], name="get_model_openapi"),
+    Route(M, models.get_model, methods=["GET"], name="get_model"),
+    Route(M, models.update_model, methods=["PUT"], name="update_model"),
+    Route(M, models.delete_model, methods=["DELETE"], name="delete_model"),
+    Route(f"{M}/revisions", models.revisions, methods=["GET"], name="revisions"),
+    Route(f"{M}/repo/tag", models.create_tag, methods=["POST"], name="create_tag"),
+    Route(f"{M}/commits", models.commits, methods=["GET"], name="commits"),
+    Route(f"{M}/repo/files", repo.repo_files, methods=["GET"], name="repo_files"),
+    Route(f"{M}/repo", repo.download, methods=["GET"], name="download"),
+    Route(f"{M}/file", repo.delete_file, methods=["DELETE"], name="delete_file"),
+    Route(f"{R}/info/lfs/objects/batch", repo.lfs_batch, methods=["POST"], name="lfs_batch"),
+    Route(f"{R}/info/lfs/objects/{{oid}}", repo.blob_put, methods=["PUT"], name="blob_put"),
+    Route(f"{R}/commit/{{revision:path}}", repo.commit, methods=["POST"], name="commit"),
+    Route("/api/v1/repos/internalAccelerationInfo", repo.acceleration_info, methods=["GET"], name="acceleration_info"),
+    Route("/api/v1/datasets", repo.not_emulated, methods=["GET", "POST", "PUT"], name="datasets"),
+    Route("/api/v1/datasets/{rest:path}", repo.not_emulated, methods=["GET", "POST", "PUT", "DELETE"], name="datasets"),
+    Route("/_local_hub/health", admin.health, methods=["GET"], name="health"),
+    Route("/_local_hub/stats", admin.stats, methods=["GET"], name="admin_stats"),
+    Route("/_local_hub/reset", admin.reset, methods=["POST"], name="admin_reset"),
+    Route("/_local_hub/faults", admin.faults, methods=["GET", "PUT", "DELETE"], name="admin_faults"),
+    Route("/_local_hub/branches", admin.create_branch, methods=["POST"], name="admin_branches"),
+    Route("/_local_hub/users", admin.users, methods=["POST"], name="admin_users"),
+    Route("/_local_hub/config", admin.config, methods=["PUT"], name="admin_config"),
+]
+
+
+async def _hub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubApiError)
+    return error_response(request, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 in the hub's envelope; unknown paths are logged."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(request, MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+    log.warning("unknown path %s %s", request.method, request.url.path)
+    return error_response(request, NotFound(f"no such endpoint: {request.method} {request.url.path}"))
+
+
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    """The client went away mid-request: nobody is listening for an answer."""
+    return Response(status_code=499)
+
+
+def create_app(state: HubState) -> ASGIApp:
+    """Build the ASGI app for one emulator state: the routes wrapped in fault injection.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from local_hub.state import HubOptions
+        >>> app = create_app(HubState(HubOptions(data_dir=Path(tempfile.mkdtemp()))))
+    """
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers={HubApiError: _hub_error, HTTPException: _http_error, ClientDisconnect: _disconnected},
+    )
+    app.state.hub = state
+    return FaultMiddleware(app, state)

@@ -1,0 +1,127 @@
+"""Content-addressed blob store: files named by their sha256, written to a temp file and renamed."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from local_hub.errors import BadRequest
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_sha256(value: object) -> bool:
+    """True for a 64-character lowercase hex string."""
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+
+
+class BlobWriter:
+    """Streams one blob to a temp file while hashing it; `commit()` verifies and renames it into place.
+
+    Nothing is visible under the blob's name until `commit()` succeeds, so a dropped upload or a
+    hash mismatch never leaves a half-written blob that a later commit could reference.
+    """
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        fd, name = tempfile.mkstemp(dir=store.tmp_dir, prefix="put-")
+        self._file = os.fdopen(fd, "wb", buffering=0)
+        self._tmp = Path(name)
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append bytes (hashlib releases the GIL on large buffers, so callers batch chunks)."""
+        self._hash.update(data)
+        self._file.write(data)
+        self.size += len(data)
+
+    def commit(self, expected_sha256: str | None = None, expected_size: int | None = None) -> str:
+        """Verify the announced hash and size, fsync, and rename into place. Returns the sha256.
+
+        Raises:
+            BadRequest: The bytes do not match the announced sha256 or size (the temp file is removed).
+        """
+        digest = self._hash.hexdigest()
+        try:
+            if expected_size is not None and self.size != expected_size:
+                raise BadRequest(f"blob size mismatch: received {self.size} bytes, announced {expected_size}")
+            if expected_sha256 is not None and digest != expected_sha256:
+                raise BadRequest(f"blob sha256 mismatch: received {digest}, announced {expected_sha256}")
+            if self._store.fsync:
+                os.fsync(self._file.fileno())
+            self._file.close()
+            target = self._store.path_for(digest)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._tmp, target)
+            return digest
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Drop the temp file; safe to call twice."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._tmp.unlink()
+
+
+class BlobStore:
+    """Blobs under `<root>/ab/cd/<sha256>`; global across repos, as the real hub's LFS store is.
+
+    Args:
+        root: Directory holding the blobs.
+        fsync: Flush each blob to disk before acknowledging it ("nothing acknowledged is lost").
+
+    Example:
+        >>> import tempfile
+        >>> store = BlobStore(tempfile.mkdtemp())
+        >>> sha = store.put_bytes(b"hello")
+        >>> store.has(sha, 5)
+        True
+    """
+
+    def __init__(self, root: str | os.PathLike[str], fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.tmp_dir = self.root / "tmp"
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
+        for stale in self.tmp_dir.iterdir():  # leftovers of a crash are never trusted
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the blob with this hash lives (whether or not it exists)."""
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str, size: int | None = None) -> bool:
+        """True when the blob is stored (and has `size` bytes, when given)."""
+        try:
+            st = self.path_for(sha256).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return size is None or st.st_size == size
+
+    def size_of(self, sha256: str) -> int | None:
+        """Byte size of a stored blob, or None."""
+        try:
+            return self.path_for(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def writer(self) -> BlobWriter:
+        """Start streaming a new blob."""
+        return BlobWriter(self)
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store a small blob held in memory (inline commit content). Returns its sha256."""
+        digest = hashlib.sha256(data).hexdigest()
+        if self.has(digest, len(data)):
+            return digest
+        writer = self.writer()
+        writer.write(data)
+        return writer.commit(digest, len(data))

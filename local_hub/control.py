@@ -1,0 +1,76 @@
+"""A small client for the control plane (`/_local_hub/`), used by tests, demos and benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from local_hub.routes_admin import ADMIN_HEADER
+
+
+class HubControl:
+    """Drive one emulator's control plane.
+
+    Args:
+        url: The emulator's base URL.
+        admin_token: The token it was started with (`--admin-token`).
+
+    Example:
+        >>> from local_hub import LocalHub
+        >>> with LocalHub() as hub:
+        ...     hub.control.stats()["commits"]
+        0
+    """
+
+    def __init__(self, url: str, admin_token: str) -> None:
+        self.url = url.rstrip("/")
+        self._session = requests.Session()
+        self._session.headers[ADMIN_HEADER] = admin_token
+
+    def __repr__(self) -> str:
+        return f"HubControl({self.url!r})"
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self._session.request(method, f"{self.url}/_local_hub/{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: `requests` per route, `statuses`, `blob_bytes_received`, `commits`, ..."""
+        return self._call("GET", "stats")
+
+    def requests(self, route: str | None = None) -> int:
+        """How many requests reached `route` (all routes together when None)."""
+        counts = self.stats()["requests"]
+        return sum(counts.values()) if route is None else int(counts.get(route, 0))
+
+    def reset(self, *, state: bool = False, stats: bool = True, faults: bool = True) -> None:
+        """Zero counters and drop faults; with `state=True` also forget every repo."""
+        self._call("POST", "reset", {"state": state, "stats": stats, "faults": faults})
+
+    def set_faults(self, rules: list[dict[str, Any]], seed: int | None = None) -> list[dict[str, Any]]:
+        """Replace the fault table (see `local_hub.faults` for the rule fields)."""
+        return self._call("PUT", "faults", {"rules": rules, "seed": seed})["rules"]
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules with their `matched` and `fired` counters."""
+        return self._call("GET", "faults")["rules"]
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self._call("DELETE", "faults")
+
+    def create_branch(self, model_id: str, branch: str, revision: str = "master") -> str:
+        """Create a branch at a revision (the HTTP API cannot); returns the commit id."""
+        return self._call("POST", "branches", {"model_id": model_id, "branch": branch, "revision": revision})[
+            "commit_id"
+        ]
+
+    def add_user(self, name: str, token: str, groups: list[str] | None = None) -> None:
+        """Add a user (and make it a member of `groups`)."""
+        self._call("POST", "users", {"name": name, "token": token, "groups": groups or []})
+
+    def configure(self, **limits: int) -> dict[str, int]:
+        """Change `tree_limit` and/or `max_list_offset` while running."""
+        return self._call("PUT", "config", limits)

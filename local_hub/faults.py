@@ -1,0 +1,362 @@
+"""Fault injection: a seeded table of rules and the ASGI middleware that applies them.
+
+A rule matches requests by route name (a glob over the names in `app.py`), by a regex on the path,
+and by method; it fires at its `rate`, and then has one effect:
+
+- `status`: answer with `status` (and `Retry-After` when `retry_after` is set) in the hub's envelope;
+- `latency`: wait `seconds`, then serve normally;
+- `drop`: read the request, then close the connection without answering;
+- `drop_mid_body`: close the connection half-way through the request body (uploads) or, for
+  requests without a body, half-way through the response body (downloads);
+- `apply_then_fail`: serve the request for real (a commit lands), then answer `status`, or close
+  the connection (`then: "drop"`), or hang for `seconds` and close (`then: "hang"`);
+- `slow_body`: stretch the response body over `seconds`;
+- `corrupt_body`: flip the first byte of the response body (same length, wrong sha256);
+- `hang`: accept the request and never answer (until `seconds` pass or the client goes away).
+
+Several rules may match one request: one random draw per request picks at most one of them by
+their cumulative rates, so "20 % 5xx, 10 % 429, 5 % drops" means exactly that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.routing import Match
+
+from local_hub.errors import OPENAPI_CODES_BY_STATUS, BadRequest
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from local_hub.state import HubState
+
+EFFECTS = ("status", "latency", "drop", "drop_mid_body", "apply_then_fail", "slow_body", "corrupt_body", "hang")
+access_log = logging.getLogger("local_hub.access")
+
+
+@dataclass
+class FaultRule:
+    """One row of the fault table (see the module docstring for the effects)."""
+
+    effect: str
+    rate: float = 1.0
+    route: str | None = None
+    path: str | None = None
+    methods: list[str] | None = None
+    status: int = 503
+    retry_after: float | None = None
+    seconds: float = 0.0
+    then: str = "status"
+    times: int | None = None
+    after: int = 0
+    matched: int = field(default=0)
+    fired: int = field(default=0)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> FaultRule:
+        """Validate a rule from JSON.
+
+        Raises:
+            BadRequest: Unknown keys or effect, a rate outside 0..1, a bad regex.
+        """
+        if not isinstance(raw, dict):
+            raise BadRequest("each fault rule must be a JSON object")
+        known = {f for f in cls.__dataclass_fields__ if f not in ("matched", "fired")}
+        unknown = set(raw) - known
+        if unknown:
+            raise BadRequest(f"unknown fault rule keys {sorted(unknown)}; known: {sorted(known)}")
+        try:
+            rule = cls(**raw)
+        except TypeError as exc:
+            raise BadRequest(f"bad fault rule: {exc}") from exc
+        if rule.effect not in EFFECTS:
+            raise BadRequest(f"unknown fault effect {rule.effect!r}; use one of {', '.join(EFFECTS)}")
+        if not 0.0 <= float(rule.rate) <= 1.0:
+            raise BadRequest("fault rate must be between 0 and 1")
+        if rule.then not in ("status", "drop", "hang"):
+            raise BadRequest("apply_then_fail 'then' must be status, drop or hang")
+        if rule.path is not None:
+            try:
+                re.compile(rule.path)
+            except re.error as exc:
+                raise BadRequest(f"bad fault path regex: {exc}") from exc
+        rule.methods = [m.upper() for m in rule.methods] if rule.methods else None
+        return rule
+
+    def applies_to(self, route: str, path: str, method: str) -> bool:
+        """Whether this rule's route, path and method filters accept the request."""
+        if self.methods and method not in self.methods:
+            return False
+        if self.route is not None and not fnmatch.fnmatchcase(route, self.route):
+            return False
+        return self.path is None or re.search(self.path, path) is not None
+
+
+class FaultTable:
+    """The active rules, their counters, and the seeded random source that decides firings."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self.rules: list[FaultRule] = []
+
+    def configure(self, rules: list[Any], seed: int | None = None) -> None:
+        """Replace every rule (validated first, so a bad table changes nothing)."""
+        parsed = [FaultRule.from_dict(r) for r in rules]
+        with self._lock:
+            self.rules = parsed
+            if seed is not None:
+                self._rng = random.Random(seed)
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        with self._lock:
+            self.rules = []
+
+    def pick(self, route: str, path: str, method: str) -> FaultRule | None:
+        """The rule that fires for this request, if any (one draw, cumulative rates)."""
+        with self._lock:
+            live = []
+            for rule in self.rules:
+                if not rule.applies_to(route, path, method):
+                    continue
+                rule.matched += 1
+                if rule.matched <= rule.after or (rule.times is not None and rule.fired >= rule.times):
+                    continue
+                live.append(rule)
+            if not live:
+                return None
+            draw, total = self._rng.random(), 0.0
+            for rule in live:
+                total += rule.rate
+                if draw < total:
+                    rule.fired += 1
+                    return rule
+            return None
+
+    def describe(self) -> list[dict]:
+        """Rules with their matched/fired counters, JSON-ready."""
+        with self._lock:
+            return [asdict(r) for r in self.rules]
+
+
+def _cycle(receive: Receive) -> Any:
+    """uvicorn's per-request cycle object, which owns the connection's transport."""
+    return getattr(receive, "__self__", None)
+
+
+async def _drop_connection(receive: Receive) -> None:
+    """Close the TCP connection at once, with no (further) response bytes."""
+    cycle = _cycle(receive)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:  # not under uvicorn: the best we can do is fail the ASGI call
+        raise ConnectionAbortedError("local_hub fault: connection dropped")
+    transport.abort()
+    cycle.disconnected = True  # uvicorn must not try to write a 500 on a dead socket
+    await asyncio.sleep(0)
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+
+
+async def _hang(receive: Receive, seconds: float) -> None:
+    """Sleep until `seconds` pass or the client disconnects."""
+    deadline = time.monotonic() + (seconds or 3600.0)
+    cycle = _cycle(receive)
+    while time.monotonic() < deadline and not getattr(cycle, "disconnected", False):
+        await asyncio.sleep(0.05)
+
+
+class FaultMiddleware:
+    """Outermost ASGI layer: names the route, counts it, applies faults, logs access lines.
+
+    Args:
+        app: The Starlette app whose routes name requests.
+        state: Counters and the fault table.
+    """
+
+    def __init__(self, app: ASGIApp, state: HubState) -> None:
+        self.app = app
+        self.state = state
+
+    def route_name(self, scope: Scope) -> str:
+        """The name of the route this request goes to ("unmatched" when none)."""
+        for route in getattr(self.app, "routes", []):
+            match, _ = route.matches(scope)
+            if match != Match.NONE:
+                return getattr(route, "name", "unmatched")
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if len(path) > 1 and path.endswith("/"):  # the hub accepts a trailing slash everywhere
+            scope = {**scope, "path": path.rstrip("/")}
+        route, method, started = self.route_name(scope), scope["method"], time.perf_counter()
+        status_box = [0]
+
+        async def observed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_box[0] = message["status"]
+            await send(message)
+
+        control = route.startswith("admin_")
+        if not control:
+            self.state.stats.count_request(route)
+        rule = None if control else self.state.faults.pick(route, scope["path"], method)
+        try:
+            if rule is None:
+                await self.app(scope, receive, observed_send)
+            else:
+                await self._apply(rule, scope, receive, observed_send)
+        finally:
+            if not control:
+                self.state.stats.count_request(route, status_box[0])
+            access_log.info(
+                "%s %s %s %.1fms%s",
+                method,
+                scope["path"],
+                status_box[0] or "-",
+                (time.perf_counter() - started) * 1000,
+                f" fault={rule.effect}" if rule else "",
+            )
+
+    async def _apply(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        effect = rule.effect
+        if effect == "latency":
+            await asyncio.sleep(rule.seconds)
+            await self.app(scope, receive, send)
+        elif effect == "status":
+            await _drain(receive)
+            await self._send_error(scope, send, rule)
+        elif effect == "drop":
+            await _drain(receive)
+            await _drop_connection(receive)
+        elif effect == "hang":
+            await _hang(receive, rule.seconds)
+            await _drop_connection(receive)
+        elif effect == "drop_mid_body":
+            await self._drop_mid_body(scope, receive, send)
+        elif effect == "apply_then_fail":
+            await self._apply_then_fail(rule, scope, receive, send)
+        else:  # slow_body, corrupt_body: rewrite the response stream
+            await self.app(scope, receive, _BodyRewriter(rule, send))
+
+    async def _send_error(self, scope: Scope, send: Send, rule: FaultRule) -> None:
+        status = rule.status
+        rid = self.state.ids.request_id()
+        from local_hub.envelope import error_body  # envelope imports starlette only; kept lazy for clarity
+
+        body = json.dumps(
+            error_body(
+                scope["path"],
+                status,
+                status,
+                OPENAPI_CODES_BY_STATUS.get(status, "InternalServerError"),
+                f"local_hub injected fault: HTTP {status}",
+                rid,
+            )
+        ).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", rid.encode()),
+        ]
+        if rule.retry_after is not None:
+            value = rule.retry_after
+            headers.append((b"retry-after", (str(int(value)) if float(value).is_integer() else str(value)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _drop_mid_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        length = int(headers.get(b"content-length", b"0") or 0)
+        if length > 0:
+            received = 0
+
+            async def cut_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                received += len(message.get("body", b""))
+                if received * 2 >= length and message.get("more_body", False):
+                    await _drop_connection(receive)
+                    return {"type": "http.disconnect"}
+                return message
+
+            await self.app(scope, cut_receive, send)
+            return
+        sent_start = False
+
+        async def cut_send(message: Message) -> None:
+            nonlocal sent_start
+            if message["type"] == "http.response.start":
+                sent_start = True
+                await send(message)
+            elif sent_start and message.get("body"):
+                body = message["body"]
+                await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+                await _drop_connection(receive)
+                sent_start = False  # swallow whatever the app still sends
+
+        await self.app(scope, receive, cut_send)
+
+    async def _apply_then_fail(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        async def swallow(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, swallow)  # the request takes effect; its answer is lost
+        if rule.then == "drop":
+            await _drop_connection(receive)
+        elif rule.then == "hang":
+            await _hang(receive, rule.seconds)
+            await _drop_connection(receive)
+        else:
+            await self._send_error(scope, send, rule)
+
+
+class _BodyRewriter:
+    """A `send` wrapper for `slow_body` and `corrupt_body`."""
+
+    def __init__(self, rule: FaultRule, send: Send) -> None:
+        self.rule = rule
+        self.send = send
+        self.corrupted = False
+
+    async def __call__(self, message: Message) -> None:
+        body = message.get("body", b"")
+        if message["type"] != "http.response.body" or not body:
+            await self.send(message)
+            return
+        if self.rule.effect == "corrupt_body" and not self.corrupted:
+            body = bytes([body[0] ^ 0xFF]) + body[1:]
+            self.corrupted = True
+            await self.send({**message, "body": body})
+            return
+        pieces = 10
+        step = max(1, len(body) // pieces)
+        for start in range(0, len(body), step):
+            await asyncio.sleep(self.rule.seconds / pieces)
+            last = start + step >= len(body)
+            await self.send(
+                {
+                    "type": "http.response.body",
+                    "body": body[start : start + step],
+                    "more_body": message.get("more_body", False) or not last,
+                }
+            )

@@ -1,0 +1,113 @@
+"""The control plane under `/_local_hub/`: stats, reset, faults, branches, users, limits.
+
+Off unless the server was started with an admin token; every call must carry it in
+`X-Local-Hub-Admin`. A user's SDK token never opens it (the two are checked to differ at start).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from local_hub.envelope import hub_of, json_body
+from local_hub.errors import BadRequest, Forbidden, NotFound
+from local_hub.routes_models import int_param
+from local_hub.store import validate_name, validate_ref_name
+
+ADMIN_HEADER = "x-local-hub-admin"
+
+
+def _authorize(request: Request) -> None:
+    expected = hub_of(request).options.admin_token
+    if expected is None:
+        raise NotFound("the control plane is disabled (start local_hub with --admin-token)")
+    given = request.headers.get(ADMIN_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Forbidden("control plane: missing or wrong X-Local-Hub-Admin header")
+
+
+async def health(request: Request) -> JSONResponse:
+    """GET /_local_hub/health: readiness probe, open to all, reveals nothing."""
+    return JSONResponse({"ok": True})
+
+
+async def stats(request: Request) -> JSONResponse:
+    """GET /_local_hub/stats: per-route request counts, blob bytes, commits (total and counters)."""
+    _authorize(request)
+    hub = hub_of(request)
+    snapshot = hub.stats.snapshot()
+    snapshot["commits_total"] = await run_in_threadpool(hub.store.commit_count)
+    snapshot["faults"] = hub.faults.describe()
+    return JSONResponse(snapshot)
+
+
+async def reset(request: Request) -> JSONResponse:
+    """POST /_local_hub/reset {"stats": true, "faults": true, "state": false}."""
+    _authorize(request)
+    body = await json_body(request)
+    hub = hub_of(request)
+    if body.get("faults", True):
+        hub.faults.clear()
+    if body.get("state", False):
+        await run_in_threadpool(hub.store.reset)
+    if body.get("stats", True):
+        hub.stats.reset()
+    return JSONResponse({"ok": True})
+
+
+async def faults(request: Request) -> JSONResponse:
+    """GET lists the rules with counters; PUT {"rules": [...], "seed": n} replaces them; DELETE clears."""
+    _authorize(request)
+    table = hub_of(request).faults
+    if request.method == "PUT":
+        body = await json_body(request)
+        rules = body.get("rules", [])
+        if not isinstance(rules, list):
+            raise BadRequest("'rules' must be a list")
+        seed = body.get("seed")
+        table.configure(rules, seed=int(seed) if seed is not None else None)
+    elif request.method == "DELETE":
+        table.clear()
+    return JSONResponse({"rules": table.describe()})
+
+
+async def create_branch(request: Request) -> JSONResponse:
+    """POST /_local_hub/branches {"model_id", "branch", "revision"}: what git push / the website do."""
+    _authorize(request)
+    body = await json_body(request)
+    owner, _, name = str(body.get("model_id", "")).partition("/")
+    branch = validate_ref_name(body.get("branch"), "branch")
+    store = hub_of(request).store
+    repo = store.find_repo(owner, name)
+    if repo is None:
+        raise NotFound(f"model {body.get('model_id')!r} not found")
+    commit_id = await run_in_threadpool(store.create_branch, repo, branch, str(body.get("revision") or "master"))
+    return JSONResponse({"branch": branch, "commit_id": commit_id})
+
+
+async def users(request: Request) -> JSONResponse:
+    """POST /_local_hub/users {"name", "token", "email"?, "groups"?: [..]}: add or update a user."""
+    _authorize(request)
+    body = await json_body(request)
+    name, token = validate_name(body.get("name"), "user name"), body.get("token")
+    hub = hub_of(request)
+    if not isinstance(token, str) or not token or token == hub.options.admin_token:
+        raise BadRequest("token must be a non-empty string different from the admin token")
+    await run_in_threadpool(hub.store.ensure_user, name, token, body.get("email"))
+    for group in body.get("groups") or []:
+        await run_in_threadpool(hub.store.ensure_group, group, [name])
+    return JSONResponse({"name": name})
+
+
+async def config(request: Request) -> JSONResponse:
+    """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n}: change server limits live."""
+    _authorize(request)
+    body = await json_body(request)
+    options = hub_of(request).options
+    for key in ("tree_limit", "max_list_offset"):
+        if key in body:
+            setattr(options, key, int_param(body[key], key, getattr(options, key)))
+    return JSONResponse({"tree_limit": options.tree_limit, "max_list_offset": options.max_list_offset})

@@ -1,0 +1,327 @@
+"""Repo-content endpoints: file listing, download (with Range), LFS batch, blob PUT, commit, file delete."""
+
+from __future__ import annotations
+
+import os
+import re
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from local_hub.blobs import is_sha256
+from local_hub.envelope import caller, hub_of, json_body, legacy_ok, require_caller
+from local_hub.errors import BadRequest, LengthRequired, NotFound, NotImplementedOnHub, Unprocessable
+from local_hub.store import MAX_COMMIT_ACTIONS, CommitAction, Repo, TreeEntry, parse_action, validate_repo_path
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
+    from local_hub.state import Stats
+
+CHUNK = 1 << 20  # read and write blobs a MiB at a time
+MAX_BATCH_OBJECTS = 1000
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _repo(request: Request, *, write: bool = False) -> Repo:
+    params = request.path_params
+    if params.get("repo_type", "models") != "models":
+        raise NotImplementedOnHub(f"{params['repo_type']} are not emulated by local_hub; only models are")
+    return hub_of(request).store.repo_for(caller(request), params["owner"], params["name"], write=write)
+
+
+def _head(request: Request, repo: Repo, revision: str) -> str | None:
+    """Commit id of `revision`; None for `master` of a repo without commits; 404 otherwise."""
+    store = hub_of(request).store
+    head = store.resolve(repo, revision)
+    if head is None and not (revision == "master" and not store.refs(repo)[0]):
+        raise NotFound(f"revision {revision!r} not found in {repo.model_id}")
+    return head
+
+
+def _file_json(entry: TreeEntry) -> dict[str, Any]:
+    """A blob entry with exactly the key set of the real sample (§Op 7, OLD-TEST)."""
+    return {
+        "CommitMessage": entry.commit_message,
+        "CommittedDate": entry.committed_at,
+        "CommitterName": entry.committer,
+        "InCheck": False,
+        "IsLFS": entry.is_lfs,
+        "Mode": "33188",
+        "Name": entry.path.rsplit("/", 1)[-1],
+        "Path": entry.path,
+        "Revision": entry.last_commit,
+        "Sha256": entry.sha256,
+        "Size": entry.size,
+        "Type": "blob",
+    }
+
+
+def _dir_json(path: str, newest: TreeEntry) -> dict[str, Any]:
+    """A `tree` entry for a folder; its commit is the newest change below it."""
+    return {
+        "CommitMessage": newest.commit_message,
+        "CommittedDate": newest.committed_at,
+        "CommitterName": newest.committer,
+        "InCheck": False,
+        "IsLFS": False,
+        "Mode": "16384",
+        "Name": path.rsplit("/", 1)[-1],
+        "Path": path,
+        "Revision": newest.last_commit,
+        "Sha256": "",
+        "Size": 0,
+        "Type": "tree",
+    }
+
+
+def list_entries(entries: list[TreeEntry], root: str, recursive: bool) -> list[dict[str, Any]]:
+    """The `Files` of a listing: blobs and `tree` entries below `root`, sorted by path.
+
+    Raises:
+        NotFound: `root` names no folder (choice: 404, which the new SDK tolerates; §19).
+    """
+    prefix = f"{root}/" if root else ""
+    below = [e for e in entries if e.path.startswith(prefix)]
+    if root and not below:
+        raise NotFound(f"folder {root!r} not found")
+    dirs: dict[str, TreeEntry] = {}
+    files = []
+    for entry in below:
+        parts = entry.path[len(prefix) :].split("/")
+        depth = len(parts) if recursive else 1
+        for i in range(1, min(depth, len(parts) - 1) + 1):
+            path = prefix + "/".join(parts[:i])
+            if path not in dirs or entry.committed_at > dirs[path].committed_at:
+                dirs[path] = entry
+        if recursive or len(parts) == 1:
+            files.append(_file_json(entry))
+    listing = files + [_dir_json(p, e) for p, e in dirs.items()]
+    return sorted(listing, key=lambda item: item["Path"])
+
+
+async def repo_files(request: Request) -> JSONResponse:
+    """GET /api/v1/models/{o}/{n}/repo/files?Revision=&Recursive=&Root= (§Op 7).
+
+    Like the real hub, a listing silently stops at `tree_limit` entries (3000); clients walk
+    folders with `Root` and `Recursive=False` to see past it.
+    """
+    repo = _repo(request)
+    query = request.query_params
+    revision = query.get("Revision") or "master"
+    recursive = (query.get("Recursive") or "false").lower() == "true"
+    root = (query.get("Root") or "").strip("/")
+    if root:
+        validate_repo_path(root)
+    head = _head(request, repo, revision)
+    if head is None:
+        return legacy_ok(request, {"Files": []})
+    hub = hub_of(request)
+    entries = await run_in_threadpool(hub.store.tree, head)
+    listing = list_entries(entries, root, recursive)
+    return legacy_ok(request, {"Files": listing[: hub.options.tree_limit]})
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end) inclusive for one `bytes=` range; None to serve the whole file.
+
+    Raises:
+        _Unsatisfiable: The range starts past the end of the file (answered 416).
+    """
+    if not header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if not match or not (match[1] or match[2]):
+        return None  # malformed or multi-range: RFC 9110 lets us ignore it and send 200
+    if match[1]:
+        start = int(match[1])
+        end = int(match[2]) if match[2] else size - 1
+        if start >= size or end < start:
+            raise _Unsatisfiable
+        return start, min(end, size - 1)
+    suffix = int(match[2])
+    if suffix == 0 or size == 0:
+        raise _Unsatisfiable
+    return max(0, size - suffix), size - 1
+
+
+class _Unsatisfiable(Exception):
+    """A Range outside the file: answered 416."""
+
+
+class BlobResponse(Response):
+    """Streams (a range of) a blob from disk a MiB at a time; never loads the file into memory."""
+
+    def __init__(
+        self, path: os.PathLike[str] | str, start: int, end: int, status: int, headers: dict[str, str], stats: Stats
+    ) -> None:
+        super().__init__(status_code=status, headers=headers)
+        self.path, self.start, self.end, self.stats = path, start, end, stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if scope["method"] == "HEAD" or self.end < self.start:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        remaining = self.end - self.start + 1
+        async with await anyio.open_file(self.path, "rb") as handle:
+            await handle.seek(self.start)
+            while remaining > 0:
+                chunk = await handle.read(min(CHUNK, remaining))
+                if not chunk:
+                    raise OSError(f"blob {self.path} ended early")
+                remaining -= len(chunk)
+                self.stats.add("download_bytes_sent", len(chunk))
+                await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+
+
+async def download(request: Request) -> Response:
+    """GET /api/v1/models/{o}/{n}/repo?Revision=&FilePath= with Range/206/416 (§Op 12, §18.2 item 8)."""
+    repo = _repo(request)
+    query = request.query_params
+    path = query.get("FilePath")
+    if not path:
+        raise BadRequest("FilePath is required")
+    validate_repo_path(path)
+    revision = query.get("Revision") or "master"
+    head = _head(request, repo, revision)
+    hub = hub_of(request)
+    entry = hub.store.file_entry(head, path) if head else None
+    if entry is None:
+        raise NotFound(f"file {path!r} not found in {repo.model_id} at {revision}")
+    headers = {
+        "accept-ranges": "bytes",
+        "content-type": "application/octet-stream",
+        "etag": f'"{entry.sha256}"',
+        "x-linked-etag": f'"{entry.sha256}"',
+        "x-linked-size": str(entry.size),
+        "last-modified": formatdate(entry.committed_at, usegmt=True),
+    }
+    try:
+        wanted = parse_range(request.headers.get("range"), entry.size)
+    except _Unsatisfiable:
+        headers["content-range"] = f"bytes */{entry.size}"
+        return Response(b"", status_code=416, headers=headers)
+    start, end, status = 0, entry.size - 1, 200
+    if wanted is not None:
+        (start, end), status = wanted, 206
+        headers["content-range"] = f"bytes {start}-{end}/{entry.size}"
+    headers["content-length"] = str(end - start + 1)
+    return BlobResponse(hub.blobs.path_for(entry.sha256), start, end, status, headers, hub.stats)
+
+
+async def lfs_batch(request: Request) -> JSONResponse:
+    """POST /api/v1/repos/models/{o}/{n}/info/lfs/objects/batch (§10.3).
+
+    Every requested oid is echoed; those the store lacks carry `actions.upload.href`; stored ones
+    carry no `actions` key at all (never null). The store is global across repos (§18.2 item 5).
+    """
+    _repo(request, write=True)
+    body = await json_body(request)
+    if body.get("operation", "upload") != "upload":
+        raise BadRequest("only the 'upload' operation is supported")
+    objects = body.get("objects")
+    if not isinstance(objects, list) or not objects or len(objects) > MAX_BATCH_OBJECTS:
+        raise BadRequest(f"objects must be a list of 1 to {MAX_BATCH_OBJECTS} {{oid, size}} entries")
+    hub, base = hub_of(request), str(request.base_url).rstrip("/")
+    params = request.path_params
+    answer = []
+    for obj in objects:
+        oid, size = (obj.get("oid"), obj.get("size")) if isinstance(obj, dict) else (None, None)
+        if not is_sha256(oid) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise BadRequest("each object needs a 64-hex lowercase 'oid' and an integer 'size' >= 0")
+        item: dict[str, Any] = {"oid": oid, "size": size}
+        if not hub.blobs.has(oid, size):
+            href = f"{base}/api/v1/repos/models/{params['owner']}/{params['name']}/info/lfs/objects/{oid}"
+            item["actions"] = {"upload": {"href": href}}
+        answer.append(item)
+    return legacy_ok(request, {"objects": answer})
+
+
+async def blob_put(request: Request) -> JSONResponse:
+    """PUT <href>: stream a blob to disk while hashing; verify sha256 and length, then store (§10.4)."""
+    _repo(request, write=True)
+    oid = request.path_params["oid"]
+    if not is_sha256(oid):
+        raise BadRequest("the object id in the URL must be a 64-hex lowercase sha256")
+    try:
+        length = int(request.headers["content-length"])
+    except (KeyError, ValueError) as exc:
+        raise LengthRequired("blob uploads need an explicit Content-Length") from exc
+    hub = hub_of(request)
+    already = hub.blobs.has(oid, length)
+    writer = hub.blobs.writer()
+    received, buffer = 0, bytearray()
+    try:
+        async for chunk in request.stream():
+            buffer += chunk
+            received += len(chunk)
+            if len(buffer) >= 4 * CHUNK:  # hash and write off the event loop, in big pieces
+                await run_in_threadpool(writer.write, bytes(buffer))
+                buffer.clear()
+        if buffer:
+            await run_in_threadpool(writer.write, bytes(buffer))
+        await run_in_threadpool(writer.commit, oid, length)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        hub.stats.add("blob_bytes_received", received)
+    hub.stats.add("blob_puts")
+    if not already:
+        hub.stats.add("blob_bytes_stored", length)
+    # The old client requires Code 200 + Message in the body (§10.4).
+    return legacy_ok(request, None)
+
+
+async def commit(request: Request) -> JSONResponse:
+    """POST /api/v1/repos/models/{o}/{n}/commit/{revision...}: apply actions atomically (§10.5).
+
+    `create` is an upsert; `delete` removes; more than 2000 actions is a 422; a revision that is
+    not an existing branch is a 400 with the hub's own message (§10.6). Answers `Data: {"oid"}`.
+    """
+    user = require_caller(request)
+    repo = _repo(request, write=True)
+    revision = request.path_params["revision"]
+    body = await json_body(request)
+    actions, message = body.get("actions"), body.get("commit_message", "")
+    if not isinstance(actions, list) or not isinstance(message, str):
+        raise BadRequest("a commit needs 'actions' (a list) and 'commit_message' (a string)")
+    if len(actions) > MAX_COMMIT_ACTIONS:
+        raise Unprocessable(
+            f"commit request exceeds actions limit: {len(actions)} > {MAX_COMMIT_ACTIONS}; "
+            "split the commit into smaller batches"
+        )
+    parsed = [parse_action(a) for a in actions]
+    hub = hub_of(request)
+    made = await run_in_threadpool(hub.store.commit, repo, revision, message, user, parsed)
+    hub.stats.add("commits")
+    return legacy_ok(request, {"oid": made.id})
+
+
+async def delete_file(request: Request) -> JSONResponse:
+    """DELETE /api/v1/models/{o}/{n}/file?Revision=&FilePath= (old delete_files, §Op 11): one commit."""
+    user = require_caller(request)
+    repo = _repo(request, write=True)
+    path = validate_repo_path(request.query_params.get("FilePath"))
+    revision = request.query_params.get("Revision") or "master"
+    hub = hub_of(request)
+    made = await run_in_threadpool(
+        hub.store.commit, repo, revision, f"Delete {path}", user, [CommitAction("delete", path)]
+    )
+    hub.stats.add("commits")
+    return legacy_ok(request, {"oid": made.id})
+
+
+async def acceleration_info(request: Request) -> JSONResponse:
+    """GET /api/v1/repos/internalAccelerationInfo: not offered here; 404 is what clients tolerate (§12.1)."""
+    raise NotFound("internal acceleration is not available on local_hub")
+
+
+async def not_emulated(request: Request) -> JSONResponse:
+    """Dataset and other surfaces of the real hub that local_hub does not emulate: 501, never a fake 200."""
+    raise NotImplementedOnHub(f"{request.url.path} is not emulated by local_hub (models only)")

@@ -1,0 +1,109 @@
+"""Everything one running emulator holds: options, store, blobs, ids, counters and the fault table."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local_hub.blobs import BlobStore
+from local_hub.clock import IdSource
+from local_hub.faults import FaultTable
+from local_hub.store import Store
+
+
+@dataclass
+class HubOptions:
+    """Knobs of one emulator instance.
+
+    Attributes:
+        data_dir: Holds `hub.db` and `blobs/`; the same dir after a restart gives the same state.
+        users: name -> SDK token, (re)applied at start.
+        groups: group -> member names.
+        admin_token: Enables the `/_local_hub/` control plane for requests carrying it; None disables it.
+        seed: Seed for ids and fault decisions.
+        tree_limit: `repo/files` silently truncates at this many entries, like the real hub (§Op 7).
+        max_list_offset: Model listings return nothing at or past this offset (the hub's search window).
+        fsync: Flush blobs and the database before acknowledging writes.
+    """
+
+    data_dir: Path
+    users: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    admin_token: str | None = None
+    seed: int | None = None
+    tree_limit: int = 3000
+    max_list_offset: int = 10_000
+    fsync: bool = True
+
+
+class Stats:
+    """Request counts per route and the byte and commit counters the control plane reports."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero every counter."""
+        with self._lock:
+            self.requests: Counter[str] = Counter()
+            self.statuses: Counter[str] = Counter()
+            self.blob_bytes_received = 0
+            self.blob_bytes_stored = 0
+            self.blob_puts = 0
+            self.commits = 0
+            self.download_bytes_sent = 0
+
+    def add(self, name: str, amount: int = 1) -> None:
+        """Add to a scalar counter such as `commits` or `blob_bytes_received`."""
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def count_request(self, route: str, status: int | None = None) -> None:
+        """One request to `route` (and, once known, the status it got)."""
+        with self._lock:
+            if status is None:
+                self.requests[route] += 1
+            else:
+                self.statuses[f"{route} {status}"] += 1
+
+    def snapshot(self) -> dict:
+        """A JSON-ready copy."""
+        with self._lock:
+            return {
+                "requests": dict(self.requests),
+                "statuses": dict(self.statuses),
+                "blob_bytes_received": self.blob_bytes_received,
+                "blob_bytes_stored": self.blob_bytes_stored,
+                "blob_puts": self.blob_puts,
+                "commits": self.commits,
+                "download_bytes_sent": self.download_bytes_sent,
+            }
+
+
+class HubState:
+    """The emulator's state, built from `HubOptions`.
+
+    Example:
+        >>> import tempfile
+        >>> state = HubState(HubOptions(data_dir=Path(tempfile.mkdtemp()), users={"alice": "t-a"}))
+        >>> state.store.user_for_token("t-a").name
+        'alice'
+    """
+
+    def __init__(self, options: HubOptions) -> None:
+        self.options = options
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        self.ids = IdSource(options.seed)
+        self.blobs = BlobStore(options.data_dir / "blobs", fsync=options.fsync)
+        self.store = Store(options.data_dir / "hub.db", self.blobs, self.ids)
+        self.stats = Stats()
+        self.faults = FaultTable(seed=options.seed)
+        for name, token in options.users.items():
+            if options.admin_token is not None and token == options.admin_token:
+                raise ValueError(f"user {name}'s token equals the admin token; pick another admin token")
+            self.store.ensure_user(name, token)
+        for group, members in options.groups.items():
+            self.store.ensure_group(group, members)
