@@ -381,7 +381,8 @@ class Store:
         rows = (
             self._db()
             .execute(
-                "SELECT kind, name, commit_id, created_at FROM refs WHERE repo_id = ? ORDER BY created_at DESC, seq DESC",
+                "SELECT kind, name, commit_id, created_at FROM refs WHERE repo_id = ?"
+                " ORDER BY created_at DESC, seq DESC",
                 (repo.id,),
             )
             .fetchall()
