@@ -1,1 +1,57 @@
-"""prefect-modelscope: retrying Prefect tasks for every ModelScope Hub operation."""
+"""prefect-modelscope: retrying Prefect tasks for every ModelScope Hub operation.
+
+Example:
+    ```python
+    from hub_tasks import HubClient
+
+    with HubClient() as client:  # MODELSCOPE_API_TOKEN / MODELSCOPE_ENDPOINT from the environment
+        print(client.get_model_branches_and_tags("alice/demo"))
+    ```
+"""
+
+from hub_tasks.client import HubClient
+from hub_tasks.errors import (
+    AlreadyExistsError,
+    ConcurrentChangeError,
+    HubConnectionError,
+    HubError,
+    InvalidParameter,
+    ListingLimitError,
+    NotExistError,
+    NotLoginError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestError,
+    ServerError,
+    TransientHubError,
+    VerificationError,
+    is_retryable,
+)
+from hub_tasks.settings import HubSettings
+from hub_tasks.types import Commit, LoginResult, ModelInfo, ModelPage, RepoFile, Revision
+
+__all__ = [
+    "AlreadyExistsError",
+    "Commit",
+    "ConcurrentChangeError",
+    "HubClient",
+    "HubConnectionError",
+    "HubError",
+    "HubSettings",
+    "InvalidParameter",
+    "ListingLimitError",
+    "LoginResult",
+    "ModelInfo",
+    "ModelPage",
+    "NotExistError",
+    "NotLoginError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RepoFile",
+    "RequestError",
+    "Revision",
+    "ServerError",
+    "TransientHubError",
+    "VerificationError",
+    "is_retryable",
+]

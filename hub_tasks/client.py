@@ -1,0 +1,754 @@
+"""`HubClient`: one `requests.Session`, one method per hub operation.
+
+`_call()` is the only place that sends: it adds auth, applies timeouts, retries transient faults
+with tenacity (idempotent requests only), follows redirects without leaking the token to other
+hosts, and hands every response to `errors.raise_for_hub_response`. Non-idempotent operations
+(create, tag, commit) go through `_call_checked()`: after an ambiguous failure they ask the hub
+whether the first attempt took effect before sending again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from pydantic import SecretStr
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from hub_tasks.errors import (
+    AlreadyExistsError,
+    HubConnectionError,
+    InvalidParameter,
+    ListingLimitError,
+    NotExistError,
+    NotLoginError,
+    RateLimitedError,
+    TransientHubError,
+    connection_error,
+    raise_for_hub_response,
+)
+from hub_tasks.settings import HubSettings, normalize_endpoint
+from hub_tasks.types import Commit, LoginResult, ModelInfo, ModelPage, RepoFile, Revision
+from hub_tasks.validation import (
+    validate_model_id,
+    validate_owner,
+    validate_page,
+    validate_ref,
+    validate_tag,
+    validate_visibility,
+)
+
+log = logging.getLogger("hub_tasks.client")
+T = TypeVar("T")
+_REDIRECTS = (301, 302, 303, 307, 308)
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}")
+USER_AGENT = "prefect-modelscope/0.1"
+
+
+class HubClient:
+    """Typed access to every ModelScope Hub operation, with bounded retries and typed errors.
+
+    Args:
+        endpoint: Hub base URL; defaults to `settings.endpoint` (`MODELSCOPE_ENDPOINT`, ...).
+        token: SDK access token; defaults to `settings.token` (`MODELSCOPE_API_TOKEN`).
+        settings: Timeouts and retry knobs; read from the environment when None.
+
+    Example:
+        ```python
+        from hub_tasks import HubClient
+
+        with HubClient(endpoint="http://127.0.0.1:8000", token="ms-...") as client:
+            print([m.model_id for m in client.iter_models("alice")])
+        ```
+    """
+
+    def __init__(
+        self, endpoint: str | None = None, token: str | SecretStr | None = None, settings: HubSettings | None = None
+    ) -> None:
+        base = settings or HubSettings()
+        updates: dict[str, Any] = {}
+        if endpoint is not None:
+            try:
+                updates["endpoint"] = normalize_endpoint(endpoint)
+            except ValueError as exc:
+                raise InvalidParameter(str(exc), operation="HubClient") from exc
+        if token is not None:
+            updates["token"] = token if isinstance(token, SecretStr) else SecretStr(token)
+        self.settings = base.model_copy(update=updates)
+        self.endpoint = self.settings.endpoint
+        self.git_token: SecretStr | None = None
+        self._session = requests.Session()
+        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # the token is never a jar entry
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(16, 2 * self.settings.upload_max_workers))
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._host = urlsplit(self.endpoint).hostname or ""
+
+    def __repr__(self) -> str:
+        return f"HubClient(endpoint={self.endpoint!r}, token={'***' if self.settings.token else None})"
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @property
+    def token(self) -> SecretStr | None:
+        """The SDK token in use (a `SecretStr`)."""
+        return self.settings.token
+
+    def _secret_values(self) -> list[str | None]:
+        token, git = self.settings.token, self.git_token
+        return [token.get_secret_value() if token else None, git.get_secret_value() if git else None]
+
+    def _trusted(self, url: str) -> bool:
+        """Auth goes to the hub's host and its sibling subdomains (the LFS host), nowhere else."""
+        host = urlsplit(url).hostname or ""
+        if host == self._host:
+            return True
+        domain = self._host.removeprefix("www.")
+        return "." in domain and not domain.replace(".", "").isdigit() and host.endswith("." + domain)
+
+    def _auth_headers(self, url: str) -> dict[str, str]:
+        token = self.settings.token
+        if token is None or not self._trusted(url):
+            return {}
+        value = token.get_secret_value()
+        return {"Authorization": f"Bearer {value}", "Cookie": f"m_session_id={value}"}
+
+    def require_token(self, operation: str, model_id: str | None = None) -> None:
+        """Raise `NotLoginError` before any request when no token is configured."""
+        if self.settings.token is None:
+            raise NotLoginError(
+                "no access token: set MODELSCOPE_API_TOKEN, pass token=..., or use a ModelScopeCredentials block",
+                operation=operation,
+                model_id=model_id,
+            )
+
+    def _retrying(self, operation: str, model_id: str | None) -> Retrying:
+        settings = self.settings
+
+        def stop(state: RetryCallState) -> bool:
+            return (
+                state.attempt_number >= settings.retry_attempts
+                or state.idle_for >= settings.retry_max_total_wait_seconds
+            )
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+                delay = min(exc.retry_after, settings.retry_after_max_seconds)
+            else:
+                cap = min(
+                    settings.retry_backoff_max_seconds, settings.retry_backoff_seconds * 2 ** (state.attempt_number - 1)
+                )
+                delay = random.uniform(cap / 2, cap)
+            return max(0.0, min(delay, settings.retry_max_total_wait_seconds - state.idle_for))
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "retrying %s %s after %s (attempt %d/%d, waiting %.2fs, request id %s)",
+                operation, model_id or "", type(exc).__name__, state.attempt_number, settings.retry_attempts,
+                state.next_action.sleep if state.next_action else 0.0, getattr(exc, "request_id", None),
+            )  # fmt: skip
+
+        return Retrying(
+            stop=stop, wait=wait, retry=retry_if_exception_type(TransientHubError), reraise=True,
+            before_sleep=before_sleep,
+        )  # fmt: skip
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        model_id: str | None,
+        body: bytes | Callable[[], Any] | None = None,
+        timeout: tuple[float, float] | None = None,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One HTTP exchange, following redirects by hand so auth never crosses to another host."""
+        timeout = timeout or (self.settings.connect_timeout, self.settings.read_timeout)
+        extra = kwargs.pop("headers", None) or {}
+        for _ in range(6):
+            data = body() if callable(body) else body
+            try:
+                response = self._session.request(
+                    method, url, data=data, headers={**extra, **self._auth_headers(url)}, timeout=timeout,
+                    stream=stream, allow_redirects=False, **kwargs,
+                )  # fmt: skip
+            except requests.RequestException as exc:
+                raise connection_error(exc, operation=operation, model_id=model_id) from exc
+            finally:
+                if hasattr(data, "close"):
+                    data.close()
+            if response.status_code not in _REDIRECTS or "location" not in response.headers:
+                return response
+            response.close()
+            url = urljoin(url, response.headers["location"])
+            kwargs.pop("params", None)  # the Location carries its own query
+        raise HubConnectionError("too many redirects", operation=operation, model_id=model_id)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        model_id: str | None = None,
+        retry: bool | None = None,
+        lookup: bool = False,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> tuple[dict[str, Any] | None, requests.Response]:
+        """Send, retry when safe, and classify. Returns (parsed envelope or None, response).
+
+        `retry` defaults to True for GET/PUT/DELETE/HEAD (idempotent) and False for POST. With
+        `stream=True` a successful response is returned unread (the caller closes it).
+        """
+        url = path if "://" in path else f"{self.endpoint}{path}"
+        retry = method in ("GET", "PUT", "DELETE", "HEAD") if retry is None else retry
+
+        def once() -> tuple[dict[str, Any] | None, requests.Response]:
+            started = time.perf_counter()
+            response = self._send(method, url, operation=operation, model_id=model_id, stream=stream, **kwargs)
+            log.debug(
+                "%s %s -> %s in %.0f ms", method, urlsplit(url).path, response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )  # fmt: skip
+            if stream and response.status_code < 400:
+                return None, response
+            try:
+                payload = raise_for_hub_response(
+                    response, operation=operation, model_id=model_id, lookup=lookup,
+                    expect_json=not stream, secrets=self._secret_values(),
+                )  # fmt: skip
+            except requests.RequestException as exc:  # the body broke off while being read
+                raise connection_error(exc, operation=operation, model_id=model_id) from exc
+            finally:
+                if stream:
+                    response.close()
+            return payload, response
+
+        if not retry:
+            return once()
+        for attempt in self._retrying(operation, model_id):
+            with attempt:
+                return once()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_checked(
+        self, send: Callable[[], T], landed: Callable[[], T | None], *, operation: str, model_id: str | None
+    ) -> T:
+        """Run a non-idempotent request; after a transient failure, `landed()` decides whether the
+        first attempt already took effect (its result is then returned) before anything is re-sent."""
+        ambiguous = False
+        for attempt in self._retrying(operation, model_id):
+            with attempt:
+                if ambiguous:
+                    result = landed()
+                    if result is not None:
+                        log.info("%s %s: the earlier attempt had taken effect", operation, model_id or "")
+                        return result
+                ambiguous = True
+                return send()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _data(payload: dict[str, Any] | None) -> Any:
+        """Unwrap `Data` (legacy) or `data` (OpenAPI)."""
+        if not payload:
+            return None
+        return payload.get("Data", payload.get("data"))
+
+    def model_url(self, model_id: str) -> str:
+        """The model's page on the hub."""
+        return f"{self.endpoint}/models/{model_id}"
+
+    # -- account -------------------------------------------------------------------------------
+    def login(self, access_token: str | SecretStr | None = None) -> LoginResult:
+        """Verify an SDK token with the hub and use it for this client from now on.
+
+        Args:
+            access_token: The token; the client's own token when None.
+
+        Returns:
+            Username and email, and whether a git token was issued. The git token itself stays in
+            `client.git_token` (a `SecretStr`) and is never part of a result.
+
+        Raises:
+            NotLoginError: No token, or the hub rejects it.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.login().username)
+            ```
+        """
+        if access_token is not None:
+            self.settings = self.settings.model_copy(
+                update={"token": access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)}
+            )
+        self.require_token("login")
+        assert self.settings.token is not None
+        body = {"AccessToken": self.settings.token.get_secret_value()}
+        payload, _ = self._call("POST", "/api/v1/login", operation="login", json=body, retry=True)
+        data = self._data(payload) or {}
+        git = data.get("AccessToken")
+        self.git_token = SecretStr(git) if git else None
+        return LoginResult(username=data.get("Username") or "", email=data.get("Email") or "",
+                           git_token_issued=bool(git))  # fmt: skip
+
+    # -- models --------------------------------------------------------------------------------
+    def create_model(
+        self,
+        model_id: str,
+        visibility: int = 5,
+        license: str = "Apache License 2.0",
+        chinese_name: str | None = None,
+        original_model_id: str | None = "",
+    ) -> str:
+        """Create an empty model repo.
+
+        Safe to retry: after a lost answer it checks whether the model now exists before
+        sending again, so a timeout never turns into a spurious "already exists".
+
+        Args:
+            model_id: "owner/name".
+            visibility: 1 private, 3 internal, 5 public.
+            license: License name, e.g. "Apache License 2.0".
+            chinese_name: Display name.
+            original_model_id: The base model this one was trained from.
+
+        Returns:
+            The model's URL.
+
+        Raises:
+            InvalidParameter: Bad id or visibility (before any request).
+            NotLoginError: No token, or an invalid one.
+            AlreadyExistsError: The name is taken.
+            PermissionDeniedError: The token may not create models under that owner.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.create_model("alice/new-model", visibility=1))
+            ```
+        """
+        op = "create_model"
+        owner, name = validate_model_id(model_id, op)
+        validate_visibility(visibility, op)
+        if not isinstance(license, str) or not license:
+            raise InvalidParameter(f"license must be a non-empty string, got {license!r}", operation=op)
+        self.require_token(op, model_id)
+        body: dict[str, Any] = {"Path": owner, "Name": name, "Visibility": visibility, "License": license,
+                                "OriginalModelId": original_model_id or ""}  # fmt: skip
+        if chinese_name:
+            body["ChineseName"] = chinese_name
+
+        def send() -> str:
+            self._call("POST", "/api/v1/models", operation=op, model_id=model_id, json=body)
+            return self.model_url(model_id)
+
+        def landed() -> str | None:
+            return self.model_url(model_id) if self.model_exists(model_id) else None
+
+        return self._call_checked(send, landed, operation=op, model_id=model_id)
+
+    def delete_model(self, model_id: str, *, confirm: str | None = None) -> None:
+        """Delete a model repo. Irreversible, so it must be confirmed with `confirm=model_id`.
+
+        Args:
+            model_id: "owner/name".
+            confirm: Must equal `model_id`.
+
+        Raises:
+            InvalidParameter: Not confirmed, or a bad id (before any request).
+            NotExistError: No such model (or not visible).
+            PermissionDeniedError: Not yours.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                client.delete_model("alice/old-model", confirm="alice/old-model")
+            ```
+        """
+        op = "delete_model"
+        validate_model_id(model_id, op)
+        if confirm != model_id:
+            raise InvalidParameter(
+                f"deleting {model_id} is irreversible: pass confirm={model_id!r} to proceed", operation=op
+            )
+        self.require_token(op, model_id)
+
+        def send() -> bool:
+            self._call("DELETE", f"/api/v1/models/{model_id}", operation=op, model_id=model_id, retry=False)
+            return True
+
+        self._call_checked(send, lambda: None if self.model_exists(model_id) else True, operation=op,
+                           model_id=model_id)  # fmt: skip
+
+    def get_model(self, model_id: str, revision: str | None = None) -> ModelInfo:
+        """Fetch a model's metadata.
+
+        Args:
+            model_id: "owner/name".
+            revision: A branch, tag or commit the model must have.
+
+        Returns:
+            The model's `ModelInfo` (exact visibility: 1, 3 or 5).
+
+        Raises:
+            NotExistError: No such model or revision, or private to someone else.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.get_model("alice/demo").visibility)
+            ```
+        """
+        op = "get_model"
+        validate_model_id(model_id, op)
+        params = {"Revision": validate_ref(revision, "revision", op)} if revision else None
+        payload, _ = self._call("GET", f"/api/v1/models/{model_id}", operation=op, model_id=model_id,
+                                params=params, lookup=True)  # fmt: skip
+        return ModelInfo.from_legacy(self._data(payload) or {})
+
+    def model_exists(self, model_id: str) -> bool:
+        """True when the model exists and this token may see it (404 means False).
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.model_exists("alice/demo"))
+            ```
+        """
+        try:
+            self.get_model(model_id)
+        except NotExistError:
+            return False
+        return True
+
+    def list_models(self, owner_or_group: str, page_number: int = 1, page_size: int = 10) -> ModelPage:
+        """One page of the models of an owner or group (`GET /openapi/v1/models`, as SDK 1.40 does).
+
+        Args:
+            owner_or_group: User or group name.
+            page_number: 1-based page.
+            page_size: 1..100.
+
+        Returns:
+            The page's models with the total count.
+
+        Raises:
+            InvalidParameter: Bad owner, page number or size, or a page past the hub's window.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.list_models("alice", page_size=50).total_count)
+            ```
+        """
+        op = "list_models"
+        validate_owner(owner_or_group, op)
+        validate_page(page_number, page_size, op)
+        if (page_number - 1) * page_size >= self.settings.list_max_offset:
+            raise ListingLimitError(
+                f"page {page_number} of size {page_size} starts past offset {self.settings.list_max_offset}, "
+                "the furthest the hub lists",
+                operation=op,
+            )
+        params = {"owner": owner_or_group, "page_number": page_number, "page_size": page_size}
+        payload, _ = self._call("GET", "/openapi/v1/models", operation=op, params=params)
+        data = self._data(payload) or {}
+        models = [ModelInfo.from_openapi(m) for m in data.get("models") or []]
+        return ModelPage(models=models, total_count=int(data.get("total_count") or 0), page_number=page_number,
+                         page_size=page_size)  # fmt: skip
+
+    def iter_models(self, owner_or_group: str, page_size: int = 100) -> Iterator[ModelInfo]:
+        """Every model of an owner or group, across all pages.
+
+        Raises:
+            ListingLimitError: The owner has more models than the hub can page through (it stops
+                at offset 10,000), or a page came back short before the total was reached. A
+                listing is never silently truncated.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                ids = [m.model_id for m in client.iter_models("alice")]
+            ```
+        """
+        seen: set[str] = set()
+        page_number = 1
+        while True:
+            page = self.list_models(owner_or_group, page_number, page_size)
+            if page.total_count > self.settings.list_max_offset:
+                raise ListingLimitError(
+                    f"{owner_or_group} has {page.total_count} models; the hub lists at most "
+                    f"{self.settings.list_max_offset} per owner, so a complete listing is impossible",
+                    operation="iter_models",
+                )
+            for model in page.models:
+                if model.model_id not in seen:
+                    seen.add(model.model_id)
+                    yield model
+            if page_number * page_size >= page.total_count:
+                return
+            if not page.models:
+                raise ListingLimitError(
+                    f"page {page_number} of {owner_or_group} came back empty with {len(seen)} of "
+                    f"{page.total_count} models listed",
+                    operation="iter_models",
+                )
+            page_number += 1
+
+    # -- revisions -----------------------------------------------------------------------------
+    def _revision_map(self, model_id: str, end_time: int | None, op: str) -> tuple[list[Revision], list[Revision]]:
+        validate_model_id(model_id, op)
+        params = {"EndTime": end_time} if end_time is not None else None
+        payload, _ = self._call("GET", f"/api/v1/models/{model_id}/revisions", operation=op, model_id=model_id,
+                                params=params)  # fmt: skip
+        rev_map = (self._data(payload) or {}).get("RevisionMap") or {}
+        branches = [Revision.model_validate({**b, "kind": "branch"}) for b in rev_map.get("Branches") or []]
+        tags = [Revision.model_validate({**t, "kind": "tag"}) for t in rev_map.get("Tags") or []]
+        return branches, tags
+
+    def list_model_revisions_detail(self, model_id: str, cutoff_timestamp: int | None = None) -> list[Revision]:
+        """Tags created at or before `cutoff_timestamp`, newest first, as `Revision` objects.
+
+        Differs from the SDK on purpose: `cutoff_timestamp=None` means "now" (the SDK silently
+        uses its own release date and hides newer tags).
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print([t.name for t in client.list_model_revisions_detail("alice/demo")])
+            ```
+        """
+        end = int(time.time()) + 1 if cutoff_timestamp is None else int(cutoff_timestamp)
+        return self._revision_map(model_id, end, "list_model_revisions")[1]
+
+    def list_model_revisions(self, model_id: str, cutoff_timestamp: int | None = None) -> list[str]:
+        """Tag names created at or before `cutoff_timestamp` (None: now), newest first.
+
+        Raises:
+            NotExistError: No such model.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.list_model_revisions("alice/demo"))
+            ```
+        """
+        return [t.name for t in self.list_model_revisions_detail(model_id, cutoff_timestamp)]
+
+    def get_model_branches_and_tags_details(self, model_id: str) -> tuple[list[Revision], list[Revision]]:
+        """Branches and tags (newest first) as `Revision` objects, without commit ids.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                branches, tags = client.get_model_branches_and_tags_details("alice/demo")
+            ```
+        """
+        return self._revision_map(model_id, None, "get_model_branches_and_tags")
+
+    def get_model_branches_and_tags(self, model_id: str) -> tuple[list[str], list[str]]:
+        """Branch names and tag names (tags newest first).
+
+        Raises:
+            NotExistError: No such model.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                branches, tags = client.get_model_branches_and_tags("alice/demo")
+            ```
+        """
+        branches, tags = self.get_model_branches_and_tags_details(model_id)
+        return [b.name for b in branches], [t.name for t in tags]
+
+    def list_commits(
+        self, model_id: str, ref: str = "master", page_number: int = 1, page_size: int = 10
+    ) -> list[Commit]:
+        """One page of a revision's history, newest first.
+
+        Raises:
+            NotExistError: No such model or revision.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.list_commits("alice/demo", "master")[0].id)
+            ```
+        """
+        op = "list_commits"
+        validate_model_id(model_id, op)
+        validate_ref(ref, "ref", op)
+        validate_page(page_number, page_size, op)
+        params = {"Ref": ref, "PageNumber": page_number, "PageSize": page_size}
+        payload, _ = self._call("GET", f"/api/v1/models/{model_id}/commits", operation=op, model_id=model_id,
+                                params=params)  # fmt: skip
+        return [Commit.model_validate(c) for c in (self._data(payload) or {}).get("Commit") or []]
+
+    def resolve_ref(self, model_id: str, ref: str = "master") -> str:
+        """The commit id a branch or tag points at (the revision listing carries none).
+
+        Raises:
+            NotExistError: No such model or revision, or the revision has no commits yet.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.resolve_ref("alice/demo", "v1.0"))
+            ```
+        """
+        commits = self.list_commits(model_id, ref, 1, 1)
+        if not commits:
+            raise NotExistError(f"revision {ref!r} has no commits yet", operation="resolve_ref", model_id=model_id)
+        return commits[0].id
+
+    def resolve_ref_or_none(self, model_id: str, ref: str) -> str | None:
+        """Like `resolve_ref`, but None when the revision does not exist (or has no commits)."""
+        try:
+            return self.resolve_ref(model_id, ref)
+        except NotExistError:
+            return None
+
+    def create_tag(self, model_id: str, tag: str, revision: str = "master") -> str:
+        """Tag the commit `revision` points at now; returns that commit id.
+
+        Tagging again at the same commit is a no-op; a tag that points at another commit is
+        never moved. The hub is sent the commit id as `Ref`, so a branch moving meanwhile cannot
+        make the tag land elsewhere. Safe to retry after a lost answer.
+
+        Raises:
+            InvalidParameter: Bad tag (empty, whitespace, '..', 'master'/'main') before any request.
+            AlreadyExistsError: The tag exists and points at another commit.
+            NotExistError: No such model or revision.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                client.create_tag("alice/demo", "v1.0")
+            ```
+        """
+        op = "create_tag"
+        validate_model_id(model_id, op)
+        validate_tag(tag, op)
+        validate_ref(revision, "revision", op)
+        self.require_token(op, model_id)
+        target = revision if _COMMIT_ID.fullmatch(revision) else self.resolve_ref(model_id, revision)
+        current = self.resolve_ref_or_none(model_id, tag)
+        if current == target:
+            return target
+        if current is not None:
+            raise AlreadyExistsError(
+                f"tag {tag!r} already points at {current}, not {target}; tags are never moved", operation=op,
+                model_id=model_id,
+            )  # fmt: skip
+
+        def send() -> str:
+            self._call("POST", f"/api/v1/models/{model_id}/repo/tag", operation=op, model_id=model_id,
+                       json={"TagName": tag, "Ref": target})  # fmt: skip
+            return target
+
+        def landed() -> str | None:
+            now = self.resolve_ref_or_none(model_id, tag)
+            if now is not None and now != target:
+                raise AlreadyExistsError(f"tag {tag!r} was created at {now} by someone else meanwhile",
+                                         operation=op, model_id=model_id)  # fmt: skip
+            return now
+
+        return self._call_checked(send, landed, operation=op, model_id=model_id)
+
+    # -- files ---------------------------------------------------------------------------------
+    def _list_files_page(self, model_id: str, revision: str, root: str | None, recursive: bool,
+                         headers: dict[str, str] | None) -> list[RepoFile]:  # fmt: skip
+        params: dict[str, Any] = {"Revision": revision, "Recursive": str(bool(recursive))}
+        if root:
+            params["Root"] = root
+        payload, _ = self._call("GET", f"/api/v1/models/{model_id}/repo/files", operation="get_model_files",
+                                model_id=model_id, params=params, headers=headers)  # fmt: skip
+        return [RepoFile.model_validate(f) for f in (self._data(payload) or {}).get("Files") or []]
+
+    def get_model_files(
+        self,
+        model_id: str,
+        revision: str | None = None,
+        root: str | None = None,
+        recursive: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> list[RepoFile]:
+        """List a revision's files (and folder entries, `type == "tree"`).
+
+        The hub silently truncates a listing at 3000 entries; when a recursive listing comes back
+        that long, this walks the folders one level at a time instead, so nothing is missed.
+        Unlike the old SDK, `.gitattributes`/`.gitignore` are not hidden.
+
+        Args:
+            model_id: "owner/name".
+            revision: Branch, tag or commit id; `master` when None.
+            root: Only below this folder (repo-relative, no leading '/').
+            recursive: Descend into sub-folders.
+            headers: Extra request headers.
+
+        Returns:
+            One `RepoFile` per entry, sorted by path.
+
+        Raises:
+            NotExistError: No such model, revision or folder.
+            ListingLimitError: A single folder holds more entries than the hub lists.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print([f.path for f in client.get_model_files("alice/demo", recursive=True)])
+            ```
+        """
+        op = "get_model_files"
+        validate_model_id(model_id, op)
+        revision = validate_ref(revision or "master", "revision", op)
+        root = (root or "").strip("/") or None
+        entries = self._list_files_page(model_id, revision, root, recursive, headers)
+        if len(entries) < self.settings.tree_limit:
+            return entries
+        if not recursive:
+            raise ListingLimitError(f"folder {root or '/'} has more entries than the hub lists", operation=op,
+                                    model_id=model_id)  # fmt: skip
+        return self._walk(model_id, revision, root, headers)
+
+    def _walk(self, model_id: str, revision: str, root: str | None, headers: dict[str, str] | None) -> list[RepoFile]:
+        """A complete recursive listing built from one non-recursive listing per folder."""
+        found: list[RepoFile] = []
+        pending = [root]
+        while pending:
+            folder = pending.pop()
+            page = self._list_files_page(model_id, revision, folder, False, headers)
+            if len(page) >= self.settings.tree_limit:
+                raise ListingLimitError(
+                    f"folder {folder or '/'} has more entries than the hub lists", operation="get_model_files",
+                    model_id=model_id,
+                )  # fmt: skip
+            found.extend(page)
+            pending.extend(e.path for e in page if not e.is_file)
+        return sorted(found, key=lambda f: f.path)

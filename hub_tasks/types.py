@@ -1,0 +1,163 @@
+"""Typed results: frozen pydantic models with snake_case fields, parsed from the hub's wire names.
+
+This is the only module that names wire fields; unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Epoch seconds (or milliseconds), or ISO-8601 text, as an aware UTC datetime; None when absent.
+
+    Example:
+        >>> parse_time(1717000000).isoformat()
+        '2024-05-29T16:26:40+00:00'
+    """
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        seconds = float(value)
+        return datetime.fromtimestamp(seconds / 1000 if seconds > 1e12 else seconds, tz=timezone.utc)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None
+
+
+class HubResult(BaseModel):
+    """Base of every result: frozen, ignores unknown wire fields, accepts wire or Python names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class LoginResult(HubResult):
+    """Who the token belongs to. The git token the hub hands out is never part of a result."""
+
+    username: str
+    email: str = ""
+    git_token_issued: bool = False
+
+
+class ModelInfo(HubResult):
+    """A model's metadata.
+
+    Attributes:
+        visibility: 1 private, 3 internal, 5 public; None when the source (the OpenAPI listing,
+            which only says `private`) cannot tell private from internal.
+    """
+
+    model_id: str
+    owner: str
+    name: str
+    visibility: int | None = None
+    private: bool = False
+    license: str = ""
+    display_name: str = ""
+    description: str = ""
+    original_model_id: str = ""
+    downloads: int = 0
+    likes: int = 0
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+    file_size: int | None = None
+
+    @classmethod
+    def from_legacy(cls, data: dict[str, Any]) -> ModelInfo:
+        """From the legacy `Data` of GET /api/v1/models/{o}/{n}."""
+        owner, name = str(data.get("Path") or data.get("Owner") or ""), str(data.get("Name") or "")
+        visibility = data.get("Visibility")
+        return cls(
+            model_id=f"{owner}/{name}", owner=owner, name=name,
+            visibility=int(visibility) if visibility is not None else None,
+            private=visibility is not None and int(visibility) != 5,
+            license=data.get("License") or "", display_name=data.get("ChineseName") or "",
+            description=data.get("Description") or "", original_model_id=data.get("OriginalModelId") or "",
+            downloads=int(data.get("Downloads") or 0), likes=int(data.get("Likes") or data.get("Stars") or 0),
+            created_at=parse_time(data.get("CreatedTime") or data.get("CreatedAt")),
+            last_modified=parse_time(data.get("LastUpdatedTime") or data.get("UpdatedAt")),
+        )  # fmt: skip
+
+    @classmethod
+    def from_openapi(cls, data: dict[str, Any]) -> ModelInfo:
+        """From an OpenAPI model object (`id`, `private`, `created_at`, ...)."""
+        model_id = str(data.get("id") or "")
+        owner, _, name = model_id.partition("/")
+        private = bool(data.get("private"))
+        return cls(
+            model_id=model_id, owner=owner, name=name, visibility=None if private else 5, private=private,
+            license=data.get("license") or "", display_name=data.get("display_name") or "",
+            description=data.get("description") or "", downloads=int(data.get("downloads") or 0),
+            likes=int(data.get("likes") or 0), created_at=parse_time(data.get("created_at")),
+            last_modified=parse_time(data.get("last_modified")), file_size=data.get("file_size"),
+        )  # fmt: skip
+
+
+class ModelPage(HubResult):
+    """One page of a model listing."""
+
+    models: list[ModelInfo]
+    total_count: int
+    page_number: int
+    page_size: int
+
+
+class Revision(HubResult):
+    """A branch or a tag, with its creation time and, once resolved, the commit it points at."""
+
+    name: str = Field(alias="Revision")
+    kind: Literal["branch", "tag"] = "branch"
+    created_at: datetime | None = Field(default=None, alias="CreatedAt")
+    commit_id: str | None = None
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> datetime | None:
+        return parse_time(value)
+
+
+class RepoFile(HubResult):
+    """One entry of a file listing (`Type` "blob" for files, "tree" for folders)."""
+
+    path: str = Field(alias="Path")
+    name: str = Field(default="", alias="Name")
+    type: str = Field(default="blob", alias="Type")
+    size: int = Field(default=0, alias="Size")
+    sha256: str = Field(default="", alias="Sha256")
+    is_lfs: bool = Field(default=False, alias="IsLFS")
+    last_commit_id: str = Field(default="", alias="Revision")
+    committed_date: datetime | None = Field(default=None, alias="CommittedDate")
+    commit_message: str = Field(default="", alias="CommitMessage")
+
+    @field_validator("committed_date", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> datetime | None:
+        return parse_time(value)
+
+    @property
+    def is_file(self) -> bool:
+        """True for files, False for folder entries."""
+        return self.type != "tree"
+
+
+class Commit(HubResult):
+    """One commit of a revision's history."""
+
+    id: str = Field(alias="Id")
+    short_id: str = Field(default="", alias="ShortId")
+    title: str = Field(default="", alias="Title")
+    message: str = Field(default="", alias="Message")
+    author_name: str = Field(default="", alias="AuthorName")
+    author_email: str = Field(default="", alias="AuthorEmail")
+    committed_date: datetime | None = Field(default=None, alias="CommittedDate")
+
+    @field_validator("committed_date", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> datetime | None:
+        return parse_time(value)

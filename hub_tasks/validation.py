@@ -1,0 +1,85 @@
+"""Input rules checked before any request; each refusal is an `InvalidParameter` naming value and rule."""
+
+from __future__ import annotations
+
+import re
+
+from hub_tasks.errors import InvalidParameter
+
+NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")  # ASCII only: unicode look-alikes are refused
+VISIBILITIES = {1: "private", 3: "internal", 5: "public"}
+MAX_PAGE_SIZE = 100
+_REF_BAD = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|//|@\{")
+
+
+def validate_model_id(model_id: object, operation: str | None = None) -> tuple[str, str]:
+    """Split "owner/name" after checking both parts match `[A-Za-z0-9_.-]+`.
+
+    Example:
+        >>> validate_model_id("alice/demo-model")
+        ('alice', 'demo-model')
+    """
+    if not isinstance(model_id, str) or model_id.count("/") != 1:
+        raise InvalidParameter(f"model id {model_id!r} must be 'owner/name' with exactly one '/'", operation=operation)
+    owner, name = model_id.split("/")
+    for part, what in ((owner, "owner"), (name, "name")):
+        if not NAME_RE.fullmatch(part) or set(part) == {"."}:
+            raise InvalidParameter(
+                f"model id {model_id!r}: the {what} {part!r} must be 1+ characters from A-Z a-z 0-9 _ . - "
+                "(not only dots)",
+                operation=operation,
+            )
+    return owner, name
+
+
+def validate_ref(value: object, what: str = "revision", operation: str | None = None) -> str:
+    """A branch or tag name: non-empty, no whitespace, no '..', none of git's forbidden characters."""
+    if not isinstance(value, str) or not value:
+        raise InvalidParameter(f"{what} must be a non-empty string, got {value!r}", operation=operation)
+    if _REF_BAD.search(value) or value.startswith(("/", ".", "-")) or value.endswith(("/", ".", ".lock")):
+        raise InvalidParameter(
+            f"{what} {value!r} is not a valid name: no whitespace, '..', '//', '@{{', or any of ~^:?*[\\, "
+            "and no leading or trailing '/' or '.'",
+            operation=operation,
+        )
+    return value
+
+
+def validate_tag(tag: object, operation: str | None = None) -> str:
+    """A tag name: a valid ref that is not `master`/`main` (those are branches)."""
+    value = validate_ref(tag, "tag", operation)
+    if value.lower() in ("master", "main"):
+        raise InvalidParameter(
+            f"tag {value!r} is reserved for branches; choose a version-like tag such as 'v1.0'",
+            operation=operation,
+        )
+    return value
+
+
+def validate_visibility(visibility: object, operation: str | None = None) -> int:
+    """Visibility 1 (private), 3 (internal) or 5 (public)."""
+    if isinstance(visibility, bool) or visibility not in VISIBILITIES:
+        raise InvalidParameter(
+            f"visibility {visibility!r} must be 1 (private), 3 (internal) or 5 (public)", operation=operation
+        )
+    return int(visibility)  # type: ignore[arg-type]
+
+
+def validate_page(page_number: object, page_size: object, operation: str | None = None) -> tuple[int, int]:
+    """Page number >= 1 and page size 1..100."""
+    if isinstance(page_number, bool) or not isinstance(page_number, int) or page_number < 1:
+        raise InvalidParameter(f"page_number {page_number!r} must be an integer >= 1", operation=operation)
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidParameter(
+            f"page_size {page_size!r} must be an integer from 1 to {MAX_PAGE_SIZE}", operation=operation
+        )
+    return page_number, page_size
+
+
+def validate_owner(owner: object, operation: str | None = None) -> str:
+    """An owner or group name (the part before '/' of a model id)."""
+    if not isinstance(owner, str) or not NAME_RE.fullmatch(owner) or set(owner) == {"."}:
+        raise InvalidParameter(
+            f"owner or group {owner!r} must be 1+ characters from A-Z a-z 0-9 _ . -", operation=operation
+        )
+    return owner
