@@ -10,10 +10,11 @@ whether the first attempt took effect before sending again.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -36,7 +37,9 @@ from hub_tasks.errors import (
     raise_for_hub_response,
 )
 from hub_tasks.settings import HubSettings, normalize_endpoint
-from hub_tasks.types import Commit, LoginResult, ModelInfo, ModelPage, RepoFile, Revision
+from hub_tasks.transfer import TransferMixin
+from hub_tasks.types import Commit, LoginResult, ModelInfo, ModelPage, ProgressEvent, PushResult, RepoFile, Revision
+from hub_tasks.upload import DEFAULT_HASH_CACHE, push_model
 from hub_tasks.validation import (
     validate_model_id,
     validate_owner,
@@ -53,7 +56,7 @@ _COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 USER_AGENT = "prefect-modelscope/0.1"
 
 
-class HubClient:
+class HubClient(TransferMixin):
     """Typed access to every ModelScope Hub operation, with bounded retries and typed errors.
 
     Args:
@@ -164,14 +167,22 @@ class HubClient:
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
                 "retrying %s %s after %s (attempt %d/%d, waiting %.2fs, request id %s)",
-                operation, model_id or "", type(exc).__name__, state.attempt_number, settings.retry_attempts,
-                state.next_action.sleep if state.next_action else 0.0, getattr(exc, "request_id", None),
-            )  # fmt: skip
+                operation,
+                model_id or "",
+                type(exc).__name__,
+                state.attempt_number,
+                settings.retry_attempts,
+                state.next_action.sleep if state.next_action else 0.0,
+                getattr(exc, "request_id", None),
+            )
 
         return Retrying(
-            stop=stop, wait=wait, retry=retry_if_exception_type(TransientHubError), reraise=True,
+            stop=stop,
+            wait=wait,
+            retry=retry_if_exception_type(TransientHubError),
+            reraise=True,
             before_sleep=before_sleep,
-        )  # fmt: skip
+        )
 
     def _send(
         self,
@@ -192,9 +203,15 @@ class HubClient:
             data = body() if callable(body) else body
             try:
                 response = self._session.request(
-                    method, url, data=data, headers={**extra, **self._auth_headers(url)}, timeout=timeout,
-                    stream=stream, allow_redirects=False, **kwargs,
-                )  # fmt: skip
+                    method,
+                    url,
+                    data=data,
+                    headers={**extra, **self._auth_headers(url)},
+                    timeout=timeout,
+                    stream=stream,
+                    allow_redirects=False,
+                    **kwargs,
+                )
             except requests.RequestException as exc:
                 raise connection_error(exc, operation=operation, model_id=model_id) from exc
             finally:
@@ -231,16 +248,23 @@ class HubClient:
             started = time.perf_counter()
             response = self._send(method, url, operation=operation, model_id=model_id, stream=stream, **kwargs)
             log.debug(
-                "%s %s -> %s in %.0f ms", method, urlsplit(url).path, response.status_code,
+                "%s %s -> %s in %.0f ms",
+                method,
+                urlsplit(url).path,
+                response.status_code,
                 (time.perf_counter() - started) * 1000,
-            )  # fmt: skip
+            )
             if stream and response.status_code < 400:
                 return None, response
             try:
                 payload = raise_for_hub_response(
-                    response, operation=operation, model_id=model_id, lookup=lookup,
-                    expect_json=not stream, secrets=self._secret_values(),
-                )  # fmt: skip
+                    response,
+                    operation=operation,
+                    model_id=model_id,
+                    lookup=lookup,
+                    expect_json=not stream,
+                    secrets=self._secret_values(),
+                )
             except requests.RequestException as exc:  # the body broke off while being read
                 raise connection_error(exc, operation=operation, model_id=model_id) from exc
             finally:
@@ -314,8 +338,9 @@ class HubClient:
         data = self._data(payload) or {}
         git = data.get("AccessToken")
         self.git_token = SecretStr(git) if git else None
-        return LoginResult(username=data.get("Username") or "", email=data.get("Email") or "",
-                           git_token_issued=bool(git))  # fmt: skip
+        return LoginResult(
+            username=data.get("Username") or "", email=data.get("Email") or "", git_token_issued=bool(git)
+        )
 
     # -- models --------------------------------------------------------------------------------
     def create_model(
@@ -359,8 +384,13 @@ class HubClient:
         if not isinstance(license, str) or not license:
             raise InvalidParameter(f"license must be a non-empty string, got {license!r}", operation=op)
         self.require_token(op, model_id)
-        body: dict[str, Any] = {"Path": owner, "Name": name, "Visibility": visibility, "License": license,
-                                "OriginalModelId": original_model_id or ""}  # fmt: skip
+        body: dict[str, Any] = {
+            "Path": owner,
+            "Name": name,
+            "Visibility": visibility,
+            "License": license,
+            "OriginalModelId": original_model_id or "",
+        }
         if chinese_name:
             body["ChineseName"] = chinese_name
 
@@ -403,8 +433,7 @@ class HubClient:
             self._call("DELETE", f"/api/v1/models/{model_id}", operation=op, model_id=model_id, retry=False)
             return True
 
-        self._call_checked(send, lambda: None if self.model_exists(model_id) else True, operation=op,
-                           model_id=model_id)  # fmt: skip
+        self._call_checked(send, lambda: None if self.model_exists(model_id) else True, operation=op, model_id=model_id)
 
     def get_model(self, model_id: str, revision: str | None = None) -> ModelInfo:
         """Fetch a model's metadata.
@@ -428,8 +457,9 @@ class HubClient:
         op = "get_model"
         validate_model_id(model_id, op)
         params = {"Revision": validate_ref(revision, "revision", op)} if revision else None
-        payload, _ = self._call("GET", f"/api/v1/models/{model_id}", operation=op, model_id=model_id,
-                                params=params, lookup=True)  # fmt: skip
+        payload, _ = self._call(
+            "GET", f"/api/v1/models/{model_id}", operation=op, model_id=model_id, params=params, lookup=True
+        )
         return ModelInfo.from_legacy(self._data(payload) or {})
 
     def model_exists(self, model_id: str) -> bool:
@@ -480,8 +510,9 @@ class HubClient:
         payload, _ = self._call("GET", "/openapi/v1/models", operation=op, params=params)
         data = self._data(payload) or {}
         models = [ModelInfo.from_openapi(m) for m in data.get("models") or []]
-        return ModelPage(models=models, total_count=int(data.get("total_count") or 0), page_number=page_number,
-                         page_size=page_size)  # fmt: skip
+        return ModelPage(
+            models=models, total_count=int(data.get("total_count") or 0), page_number=page_number, page_size=page_size
+        )
 
     def iter_models(self, owner_or_group: str, page_size: int = 100) -> Iterator[ModelInfo]:
         """Every model of an owner or group, across all pages.
@@ -525,8 +556,9 @@ class HubClient:
     def _revision_map(self, model_id: str, end_time: int | None, op: str) -> tuple[list[Revision], list[Revision]]:
         validate_model_id(model_id, op)
         params = {"EndTime": end_time} if end_time is not None else None
-        payload, _ = self._call("GET", f"/api/v1/models/{model_id}/revisions", operation=op, model_id=model_id,
-                                params=params)  # fmt: skip
+        payload, _ = self._call(
+            "GET", f"/api/v1/models/{model_id}/revisions", operation=op, model_id=model_id, params=params
+        )
         rev_map = (self._data(payload) or {}).get("RevisionMap") or {}
         branches = [Revision.model_validate({**b, "kind": "branch"}) for b in rev_map.get("Branches") or []]
         tags = [Revision.model_validate({**t, "kind": "tag"}) for t in rev_map.get("Tags") or []]
@@ -606,8 +638,9 @@ class HubClient:
         validate_ref(ref, "ref", op)
         validate_page(page_number, page_size, op)
         params = {"Ref": ref, "PageNumber": page_number, "PageSize": page_size}
-        payload, _ = self._call("GET", f"/api/v1/models/{model_id}/commits", operation=op, model_id=model_id,
-                                params=params)  # fmt: skip
+        payload, _ = self._call(
+            "GET", f"/api/v1/models/{model_id}/commits", operation=op, model_id=model_id, params=params
+        )
         return [Commit.model_validate(c) for c in (self._data(payload) or {}).get("Commit") or []]
 
     def resolve_ref(self, model_id: str, ref: str = "master") -> str:
@@ -663,32 +696,126 @@ class HubClient:
             return target
         if current is not None:
             raise AlreadyExistsError(
-                f"tag {tag!r} already points at {current}, not {target}; tags are never moved", operation=op,
+                f"tag {tag!r} already points at {current}, not {target}; tags are never moved",
+                operation=op,
                 model_id=model_id,
-            )  # fmt: skip
+            )
 
         def send() -> str:
-            self._call("POST", f"/api/v1/models/{model_id}/repo/tag", operation=op, model_id=model_id,
-                       json={"TagName": tag, "Ref": target})  # fmt: skip
+            self._call(
+                "POST",
+                f"/api/v1/models/{model_id}/repo/tag",
+                operation=op,
+                model_id=model_id,
+                json={"TagName": tag, "Ref": target},
+            )
             return target
 
         def landed() -> str | None:
             now = self.resolve_ref_or_none(model_id, tag)
             if now is not None and now != target:
-                raise AlreadyExistsError(f"tag {tag!r} was created at {now} by someone else meanwhile",
-                                         operation=op, model_id=model_id)  # fmt: skip
+                raise AlreadyExistsError(
+                    f"tag {tag!r} was created at {now} by someone else meanwhile", operation=op, model_id=model_id
+                )
             return now
 
         return self._call_checked(send, landed, operation=op, model_id=model_id)
 
+    # -- publish -------------------------------------------------------------------------------
+    def push_model(
+        self,
+        model_id: str,
+        model_dir: str | os.PathLike[str],
+        visibility: int = 5,
+        license: str = "Apache License 2.0",
+        chinese_name: str | None = None,
+        commit_message: str = "upload model",
+        tag: str | None = None,
+        revision: str = "master",
+        original_model_id: str | None = None,
+        ignore_file_pattern: str | Iterable[str] | None = None,
+        *,
+        delete_missing: bool = True,
+        max_workers: int | None = None,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
+        allow_secret_files: bool | Iterable[str] = False,
+    ) -> PushResult:
+        """Publish a model folder so that `revision` holds exactly its files, and verify it.
+
+        Only changed files are sent; blobs the hub already has are never re-sent (which is also
+        what makes a publish that died half-way resume cheaply); an unchanged folder makes no
+        commit. Unlike the seed's git-based push_model, the hub's HTTP API cannot create
+        branches: `revision` must be `master` or an existing branch.
+
+        Args:
+            model_id: "owner/name"; created (with visibility, license, names) when missing.
+            model_dir: The folder; it must hold a configuration.json with a JSON object.
+            visibility: 1 private, 3 internal, 5 public (used when the repo is created).
+            license: License (used when the repo is created).
+            chinese_name: Display name (used when the repo is created).
+            commit_message: Message of the commit.
+            tag: Tag the resulting commit (never moves an existing tag).
+            revision: The branch to publish to.
+            original_model_id: The base model (used when the repo is created).
+            ignore_file_pattern: A glob or list of globs matched against relative paths and names.
+            delete_missing: Delete remote files that are not in the folder (default, like git push).
+            max_workers: Parallel blob uploads (default: settings.upload_max_workers).
+            progress: Called with a `ProgressEvent` as bytes are hashed and sent.
+            hash_cache: Path of the hash cache, "default", or None to hash everything.
+            allow_secret_files: True, or globs of secret-looking files that may be published.
+
+        Returns:
+            A `PushResult`: commit id (None for a no-op), counts, bytes sent and reused, timings.
+
+        Raises:
+            InvalidParameter: Bad arguments or folder, a tag as revision, a missing branch (before any write).
+            NotLoginError: No token, or an invalid one.
+            AlreadyExistsError: The tag already points at another commit (before any upload).
+            ConcurrentChangeError: Someone else changed the revision during the publish.
+            VerificationError: The remote tree does not match the folder after the commit.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                result = client.push_model("alice/demo", "./out", tag="v1.0")
+                print(result.commit_id, result.bytes_uploaded)
+            ```
+        """
+        return push_model(
+            self,
+            model_id,
+            model_dir,
+            visibility,
+            license,
+            chinese_name,
+            commit_message,
+            tag,
+            revision,
+            original_model_id,
+            ignore_file_pattern,
+            delete_missing=delete_missing,
+            max_workers=max_workers,
+            progress=progress,
+            hash_cache=hash_cache,
+            allow_secret_files=allow_secret_files,
+        )
+
     # -- files ---------------------------------------------------------------------------------
-    def _list_files_page(self, model_id: str, revision: str, root: str | None, recursive: bool,
-                         headers: dict[str, str] | None) -> list[RepoFile]:  # fmt: skip
+    def _list_files_page(
+        self, model_id: str, revision: str, root: str | None, recursive: bool, headers: dict[str, str] | None
+    ) -> list[RepoFile]:
         params: dict[str, Any] = {"Revision": revision, "Recursive": str(bool(recursive))}
         if root:
             params["Root"] = root
-        payload, _ = self._call("GET", f"/api/v1/models/{model_id}/repo/files", operation="get_model_files",
-                                model_id=model_id, params=params, headers=headers)  # fmt: skip
+        payload, _ = self._call(
+            "GET",
+            f"/api/v1/models/{model_id}/repo/files",
+            operation="get_model_files",
+            model_id=model_id,
+            params=params,
+            headers=headers,
+        )
         return [RepoFile.model_validate(f) for f in (self._data(payload) or {}).get("Files") or []]
 
     def get_model_files(
@@ -733,8 +860,9 @@ class HubClient:
         if len(entries) < self.settings.tree_limit:
             return entries
         if not recursive:
-            raise ListingLimitError(f"folder {root or '/'} has more entries than the hub lists", operation=op,
-                                    model_id=model_id)  # fmt: skip
+            raise ListingLimitError(
+                f"folder {root or '/'} has more entries than the hub lists", operation=op, model_id=model_id
+            )
         return self._walk(model_id, revision, root, headers)
 
     def _walk(self, model_id: str, revision: str, root: str | None, headers: dict[str, str] | None) -> list[RepoFile]:
@@ -746,9 +874,10 @@ class HubClient:
             page = self._list_files_page(model_id, revision, folder, False, headers)
             if len(page) >= self.settings.tree_limit:
                 raise ListingLimitError(
-                    f"folder {folder or '/'} has more entries than the hub lists", operation="get_model_files",
+                    f"folder {folder or '/'} has more entries than the hub lists",
+                    operation="get_model_files",
                     model_id=model_id,
-                )  # fmt: skip
+                )
             found.extend(page)
             pending.extend(e.path for e in page if not e.is_file)
         return sorted(found, key=lambda f: f.path)

@@ -32,6 +32,8 @@ import requests
 # Business codes of the legacy envelope (protocol.md §1.5, HUB errors._BUSINESS_CODE_MAP).
 _LOGIN_CODES = frozenset({10010103009})
 _DUPLICATE_CODES = frozenset({10010101001, 10020101001, 10010202004})
+# A commit refused because the branch moved or a policy throttled it: retryable (§10.5).
+_COMMIT_RETRY_CODES = frozenset({10030000001})
 
 
 class HubError(Exception):
@@ -203,7 +205,9 @@ def _retry_after(response: requests.Response) -> float | None:
         return None  # an HTTP-date: treated as absent, the client's own back-off applies
 
 
-def _classify(status: int, code: Any, openapi_code: Any) -> type[HubError]:
+def _classify(status: int, code: Any, openapi_code: Any, operation: str) -> type[HubError]:
+    if 400 <= status < 500 and code in _COMMIT_RETRY_CODES and operation == "create_commit":
+        return ServerError
     if 400 <= status < 500:
         if code in _LOGIN_CODES:
             return NotLoginError
@@ -268,7 +272,7 @@ def raise_for_hub_response(
     }
     status = response.status_code
     if status >= 400:
-        cls = _classify(status, code, body.get("code"))
+        cls = _classify(status, code, body.get("code"), operation)
         if issubclass(cls, RateLimitedError):
             raise RateLimitedError(message, retry_after=_retry_after(response), **fields)
         raise cls(message, **fields)

@@ -5,6 +5,7 @@ This is the only module that names wire fields; unknown fields are ignored.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -74,15 +75,20 @@ class ModelInfo(HubResult):
         owner, name = str(data.get("Path") or data.get("Owner") or ""), str(data.get("Name") or "")
         visibility = data.get("Visibility")
         return cls(
-            model_id=f"{owner}/{name}", owner=owner, name=name,
+            model_id=f"{owner}/{name}",
+            owner=owner,
+            name=name,
             visibility=int(visibility) if visibility is not None else None,
             private=visibility is not None and int(visibility) != 5,
-            license=data.get("License") or "", display_name=data.get("ChineseName") or "",
-            description=data.get("Description") or "", original_model_id=data.get("OriginalModelId") or "",
-            downloads=int(data.get("Downloads") or 0), likes=int(data.get("Likes") or data.get("Stars") or 0),
+            license=data.get("License") or "",
+            display_name=data.get("ChineseName") or "",
+            description=data.get("Description") or "",
+            original_model_id=data.get("OriginalModelId") or "",
+            downloads=int(data.get("Downloads") or 0),
+            likes=int(data.get("Likes") or data.get("Stars") or 0),
             created_at=parse_time(data.get("CreatedTime") or data.get("CreatedAt")),
             last_modified=parse_time(data.get("LastUpdatedTime") or data.get("UpdatedAt")),
-        )  # fmt: skip
+        )
 
     @classmethod
     def from_openapi(cls, data: dict[str, Any]) -> ModelInfo:
@@ -91,12 +97,20 @@ class ModelInfo(HubResult):
         owner, _, name = model_id.partition("/")
         private = bool(data.get("private"))
         return cls(
-            model_id=model_id, owner=owner, name=name, visibility=None if private else 5, private=private,
-            license=data.get("license") or "", display_name=data.get("display_name") or "",
-            description=data.get("description") or "", downloads=int(data.get("downloads") or 0),
-            likes=int(data.get("likes") or 0), created_at=parse_time(data.get("created_at")),
-            last_modified=parse_time(data.get("last_modified")), file_size=data.get("file_size"),
-        )  # fmt: skip
+            model_id=model_id,
+            owner=owner,
+            name=name,
+            visibility=None if private else 5,
+            private=private,
+            license=data.get("license") or "",
+            display_name=data.get("display_name") or "",
+            description=data.get("description") or "",
+            downloads=int(data.get("downloads") or 0),
+            likes=int(data.get("likes") or 0),
+            created_at=parse_time(data.get("created_at")),
+            last_modified=parse_time(data.get("last_modified")),
+            file_size=data.get("file_size"),
+        )
 
 
 class ModelPage(HubResult):
@@ -161,3 +175,105 @@ class Commit(HubResult):
     @classmethod
     def _time(cls, value: Any) -> datetime | None:
         return parse_time(value)
+
+
+class FileChange(HubResult):
+    """One file a publish adds, changes or deletes."""
+
+    path: str
+    change: Literal["added", "changed", "deleted"]
+    size: int = 0
+    sha256: str = ""
+    lfs: bool = False
+
+
+class CommitOperation(HubResult):
+    """One action of a commit: `create` (an upsert) or `delete`. Inline content travels base64."""
+
+    action: Literal["create", "delete"]
+    path: str
+    size: int = 0
+    sha256: str = ""
+    lfs: bool = False
+    content: bytes | None = Field(default=None, repr=False)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The commit endpoint's action object (protocol.md §10.5)."""
+        if self.action == "delete":
+            return {
+                "action": "delete",
+                "path": self.path,
+                "type": "normal",
+                "size": 0,
+                "sha256": "",
+                "content": "",
+                "encoding": "",
+            }
+        if self.lfs:
+            return {
+                "action": "create",
+                "path": self.path,
+                "type": "lfs",
+                "size": self.size,
+                "sha256": self.sha256,
+                "content": "",
+                "encoding": "",
+            }
+        return {
+            "action": "create",
+            "path": self.path,
+            "type": "normal",
+            "size": self.size,
+            "sha256": "",
+            "content": base64.b64encode(self.content or b"").decode("ascii"),
+            "encoding": "base64",
+        }
+
+
+class ProgressEvent(HubResult):
+    """What a push or download reports to its `progress` callback."""
+
+    phase: Literal["hash", "upload", "download"]
+    bytes_done: int
+    bytes_total: int
+    files_done: int
+    files_total: int
+
+
+class PushResult(HubResult):
+    """What a publish did.
+
+    Attributes:
+        commit_id: The new head commit; None when nothing changed (a no-op makes no commit).
+        commit_ids: Every commit made, in order (more than one only when the hub's 2000-action or
+            inline-size limits forced a split, or a concurrent writer had to be repaired).
+        bytes_uploaded: Blob bytes sent to the hub.
+        bytes_reused: Blob bytes the hub already had (never sent).
+        bytes_inline: Bytes of small files sent inline in commits.
+        timings: Seconds per phase: scan, hash, upload, commit, verify.
+    """
+
+    model_id: str
+    revision: str
+    model_url: str
+    commit_id: str | None
+    commit_ids: list[str] = Field(default_factory=list)
+    created_repo: bool = False
+    tag: str | None = None
+    files_added: int = 0
+    files_changed: int = 0
+    files_deleted: int = 0
+    files_unchanged: int = 0
+    bytes_uploaded: int = 0
+    bytes_reused: int = 0
+    bytes_inline: int = 0
+    hash_cache_hits: int = 0
+    bytes_hashed: int = 0
+    verified: bool = False
+    changes: list[FileChange] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def noop(self) -> bool:
+        """True when the folder already matched the revision and no commit was made."""
+        return self.commit_id is None

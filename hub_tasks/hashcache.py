@@ -1,0 +1,147 @@
+"""sha256 of local files, streamed with large buffers, through a persistent cache.
+
+The cache is an SQLite file keyed by (real path, size, mtime_ns, inode, device): any change to a
+file changes one of these, so an unchanged multi-GB file is never re-read. A cache that cannot
+be opened or fails its integrity check is deleted and rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from hub_tasks.errors import InvalidParameter
+from hub_tasks.scan import LocalFile
+
+log = logging.getLogger("hub_tasks.hashcache")
+BUFFER = 8 << 20  # 8 MiB reads: hashlib releases the GIL, so threads hash in parallel
+
+
+def default_cache_path() -> Path:
+    """`$MODELSCOPE_CACHE/prefect-modelscope/hashes.sqlite` (or under ~/.cache/modelscope)."""
+    base = os.environ.get("MODELSCOPE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "modelscope")
+    return Path(base) / "prefect-modelscope" / "hashes.sqlite"
+
+
+def sha256_file(path: str, on_bytes: Callable[[int], None] | None = None) -> str:
+    """Hex sha256 of a file, read in 8 MiB pieces; `on_bytes(n)` after each piece.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as f:
+        ...     _ = f.write(b"hello")
+        >>> sha256_file(f.name)[:12]
+        '2cf24dba5fb0'
+    """
+    digest = hashlib.sha256()
+    buffer = bytearray(BUFFER)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while n := handle.readinto(buffer):
+            digest.update(view[:n])
+            if on_bytes:
+                on_bytes(n)
+    return digest.hexdigest()
+
+
+class HashCache:
+    """Remembers sha256 per (real path, size, mtime_ns, inode, device).
+
+    Args:
+        path: The SQLite file; None disables the cache (every file is hashed).
+
+    Example:
+        >>> cache = HashCache(None)
+        >>> cache.lookup(LocalFile("a", "/nonexistent", 1, 1, 1, 1)) is None
+        True
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if self.path is not None:
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection | None:
+        assert self.path is not None
+        for attempt in range(2):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("integrity check failed")
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS hashes(path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
+                    " inode INTEGER, device INTEGER, sha256 TEXT)"
+                )
+                return db
+            except (sqlite3.DatabaseError, OSError) as exc:
+                log.warning(
+                    "hash cache %s is unusable (%s); %s",
+                    self.path,
+                    exc,
+                    "rebuilding it" if attempt == 0 else "hashing without it",
+                )
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(f"{self.path}{suffix}")
+        return None
+
+    def files(self) -> list[str]:
+        """The cache's own files (a scan of a folder holding them must skip them)."""
+        if self.path is None:
+            return []
+        return [f"{self.path}{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+
+    def lookup(self, file: LocalFile) -> str | None:
+        """The cached sha256, if the file is unchanged since it was hashed."""
+        if self._db is None:
+            return None
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT sha256 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?"
+                    " AND device = ?",
+                    (file.abspath, file.size, file.mtime_ns, file.inode, file.device),
+                ).fetchone()
+            except sqlite3.DatabaseError:
+                return None
+        return row[0] if row and isinstance(row[0], str) and len(row[0]) == 64 else None
+
+    def store(self, file: LocalFile, sha256: str) -> None:
+        """Remember a freshly computed hash."""
+        if self._db is None:
+            return
+        with self._lock, contextlib.suppress(sqlite3.DatabaseError):
+            self._db.execute(
+                "INSERT OR REPLACE INTO hashes(path, size, mtime_ns, inode, device, sha256) VALUES (?,?,?,?,?,?)",
+                (file.abspath, file.size, file.mtime_ns, file.inode, file.device, sha256),
+            )
+
+    def hash(self, file: LocalFile, on_bytes: Callable[[int], None] | None = None) -> tuple[str, bool]:
+        """(sha256, True when it came from the cache). A file that changed since the scan is refused."""
+        cached = self.lookup(file)
+        if cached is not None:
+            if on_bytes:
+                on_bytes(file.size)
+            return cached, True
+        digest = sha256_file(file.abspath, on_bytes)
+        info = os.stat(file.abspath)
+        if (info.st_size, info.st_mtime_ns) != (file.size, file.mtime_ns):
+            raise InvalidParameter(f"{file.path} changed while it was being hashed: publish after training ends")
+        self.store(file, digest)
+        return digest, False
+
+    def close(self) -> None:
+        """Close the database."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None

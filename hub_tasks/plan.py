@@ -1,0 +1,182 @@
+"""The pure part of a publish: which files go as LFS blobs, what changes, and how commits are split.
+
+No I/O here; `upload.py` feeds it hashes and listings and executes what it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from hub_tasks.types import CommitOperation, FileChange, RepoFile
+
+# protocol.md §10.2 (new client rules): these names always travel inline in the commit ...
+INLINE_NAMES = frozenset(
+    {
+        "readme.md",
+        ".gitattributes",
+        ".gitignore",
+        "configuration.json",
+        "configuration.yaml",
+        "configuration.yml",
+        "dataset_infos.json",
+        "config.json",
+        ".msc",
+        ".mdl",
+    }
+)
+# ... files above 64 KiB and files with a model-weight suffix go as LFS blobs ...
+LFS_THRESHOLD = 64 * 1024
+LFS_SUFFIXES = (
+    ".7z",
+    ".arrow",
+    ".bin",
+    ".bz2",
+    ".ckpt",
+    ".ftz",
+    ".gz",
+    ".h5",
+    ".joblib",
+    ".mlmodel",
+    ".model",
+    ".msgpack",
+    ".npy",
+    ".npz",
+    ".onnx",
+    ".ot",
+    ".parquet",
+    ".pb",
+    ".pickle",
+    ".pkl",
+    ".pt",
+    ".pth",
+    ".rar",
+    ".safetensors",
+    ".tar",
+    ".tflite",
+    ".tgz",
+    ".wasm",
+    ".xz",
+    ".zip",
+    ".zst",
+)
+# ... except that an inline file this large would not fit the commit budget, so it goes LFS anyway.
+INLINE_MAX = 4 * 1024 * 1024
+COMMIT_MAX_ACTIONS = 2000  # the hub's limit: more is a 422 (§10.5)
+COMMIT_MAX_BYTES = 8 * 1024 * 1024  # the SDK's request budget for one commit body (§10.6)
+_ACTION_OVERHEAD = 192
+_ENVELOPE_OVERHEAD = 512
+
+
+def is_lfs(path: str, size: int) -> bool:
+    """Whether a file travels as an LFS blob (True) or inline in the commit (False).
+
+    Example:
+        >>> is_lfs("weights/model.safetensors", 10), is_lfs("README.md", 10), is_lfs("data.txt", 100_000)
+        (True, False, True)
+    """
+    name = path.rsplit("/", 1)[-1].lower()
+    if size > INLINE_MAX:
+        return True
+    if name in INLINE_NAMES:
+        return False
+    return size > LFS_THRESHOLD or any(name.endswith(s) for s in LFS_SUFFIXES)
+
+
+@dataclass
+class PushPlan:
+    """What a publish must do to make the remote revision equal the folder."""
+
+    uploads: list[FileChange] = field(default_factory=list)  # added or changed, sorted by path
+    deletes: list[FileChange] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to commit."""
+        return not self.uploads and not self.deletes
+
+    def changes(self) -> list[FileChange]:
+        """Every change, sorted by path."""
+        return sorted(self.uploads + self.deletes, key=lambda c: c.path)
+
+
+def plan_push(
+    local: Mapping[str, tuple[str, int]], remote: Mapping[str, RepoFile], delete_missing: bool = True
+) -> PushPlan:
+    """Compare the folder's manifest (path -> (sha256, size)) with the remote files.
+
+    Example:
+        >>> plan = plan_push({"a.txt": ("0" * 64, 1)}, {})
+        >>> [(c.path, c.change) for c in plan.uploads]
+        [('a.txt', 'added')]
+    """
+    plan = PushPlan()
+    for path in sorted(local):
+        sha, size = local[path]
+        theirs = remote.get(path)
+        if theirs is not None and theirs.sha256 == sha and theirs.size == size:
+            plan.unchanged += 1
+            continue
+        change = "added" if theirs is None else "changed"
+        plan.uploads.append(FileChange(path=path, change=change, size=size, sha256=sha, lfs=is_lfs(path, size)))
+    if delete_missing:
+        for path in sorted(set(remote) - set(local)):
+            plan.deletes.append(FileChange(path=path, change="deleted", size=remote[path].size))
+    return plan
+
+
+def _action_bytes(change: FileChange) -> int:
+    inline = 0 if change.change == "deleted" or change.lfs else (change.size + 2) // 3 * 4
+    return _ACTION_OVERHEAD + len(change.path.encode()) + inline
+
+
+def commit_batches(changes: Iterable[FileChange]) -> list[list[FileChange]]:
+    """Split changes into as few commits as the hub's limits allow (2000 actions, ~8 MiB body).
+
+    Example:
+        >>> len(commit_batches(FileChange(path=f"f{i}", change="deleted") for i in range(4500)))
+        3
+    """
+    batches: list[list[FileChange]] = [[]]
+    budget = _ENVELOPE_OVERHEAD
+    for change in sorted(changes, key=lambda c: c.path):
+        cost = _action_bytes(change)
+        if batches[-1] and (len(batches[-1]) >= COMMIT_MAX_ACTIONS or budget + cost > COMMIT_MAX_BYTES):
+            batches.append([])
+            budget = _ENVELOPE_OVERHEAD
+        batches[-1].append(change)
+        budget += cost
+    return [b for b in batches if b]
+
+
+def to_operation(change: FileChange, content: bytes | None = None) -> CommitOperation:
+    """The commit action for one change (`content` for inline files)."""
+    if change.change == "deleted":
+        return CommitOperation(action="delete", path=change.path)
+    return CommitOperation(
+        action="create",
+        path=change.path,
+        size=change.size,
+        sha256=change.sha256,
+        lfs=change.lfs,
+        content=None if change.lfs else content,
+    )
+
+
+def tree_differences(
+    local: Mapping[str, tuple[str, int]], remote: Mapping[str, RepoFile], delete_missing: bool = True
+) -> list[str]:
+    """Human-readable differences between the manifest and a remote listing (empty when equal)."""
+    problems = []
+    for path, (sha, size) in sorted(local.items()):
+        theirs = remote.get(path)
+        if theirs is None:
+            problems.append(f"{path}: missing on the hub")
+        elif (theirs.sha256, theirs.size) != (sha, size):
+            problems.append(
+                f"{path}: hub has {theirs.size} bytes sha256 {theirs.sha256[:12]}, local {size} bytes sha256 {sha[:12]}"
+            )
+    if delete_missing:
+        problems.extend(f"{path}: on the hub but not in the folder" for path in sorted(set(remote) - set(local)))
+    return problems

@@ -1,0 +1,173 @@
+"""Checking and scanning a model folder before anything remote happens.
+
+Every refusal is an `InvalidParameter` (a `ValueError`, as in the SDK) that names the file and
+the fix. The scan is deterministic: sorted POSIX paths relative to the folder.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from hub_tasks.errors import InvalidParameter
+
+CONFIG_FILE = "configuration.json"
+SKIPPED_DIRS = frozenset({".git", ".cache"})
+# The official SDK's own upload state files are never published either (§10.7).
+SKIPPED_FILES = frozenset({".ms_upload_cache", ".ms_upload_progress"})
+SECRET_PATTERNS = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    "_netrc",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".htpasswd",
+)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """One file to publish: its repo path and what identifies its bytes on disk."""
+
+    path: str  # POSIX path relative to the folder, as it will appear on the hub
+    abspath: str  # the real path that is read (symlinks resolved)
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+
+def _matches(rel: str, patterns: Iterable[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def normalize_patterns(patterns: str | Iterable[str] | None, what: str = "ignore_file_pattern") -> list[str]:
+    """One glob or a list of globs as a list; anything else is an `InvalidParameter`."""
+    if patterns is None:
+        return []
+    if isinstance(patterns, str):
+        return [patterns]
+    result = list(patterns)
+    if not all(isinstance(p, str) and p for p in result):
+        raise InvalidParameter(f"{what} must be a glob string or a list of glob strings, got {patterns!r}")
+    return result
+
+
+def check_folder(model_dir: str | os.PathLike[str]) -> Path:
+    """The folder exists, is a directory, and holds a `configuration.json` with a JSON object.
+
+    Never creates `configuration.json` in the user's folder (the old SDK did).
+
+    Raises:
+        InvalidParameter: Missing folder, not a folder, missing or invalid configuration.json.
+    """
+    folder = Path(model_dir).expanduser()
+    if not folder.exists():
+        raise InvalidParameter(f"model_dir {str(folder)!r} does not exist: pass the folder training wrote")
+    if not folder.is_dir():
+        raise InvalidParameter(f"model_dir {str(folder)!r} is a file, not a folder: pass its parent folder")
+    config = folder / CONFIG_FILE
+    if not config.is_file():
+        raise InvalidParameter(
+            f"{config} is missing: a ModelScope model folder needs a configuration.json "
+            '(e.g. {"framework": "pytorch", "task": "text-generation"})'
+        )
+    try:
+        value = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidParameter(f"{config} is not valid JSON ({exc}): fix or regenerate it") from exc
+    if not isinstance(value, dict):
+        raise InvalidParameter(f"{config} must hold a JSON object, not {type(value).__name__}")
+    return folder.resolve()
+
+
+def scan_folder(
+    folder: Path,
+    ignore: Iterable[str] = (),
+    allow_secret_files: bool | Iterable[str] = False,
+    skip_paths: Iterable[str] = (),
+) -> list[LocalFile]:
+    """Every file to publish, sorted by repo path.
+
+    Skips `.git/`, `.cache/`, the SDK's upload state files, `skip_paths` (our own cache files),
+    and anything matching `ignore` (against the relative path and the basename).
+
+    Raises:
+        InvalidParameter: A symlink leads outside the folder; a file looks like a secret and was
+            not allowed; a file cannot be read; a path is not valid UTF-8.
+    """
+    ignore = list(ignore)
+    skip = {os.path.realpath(p) for p in skip_paths}
+    files: list[LocalFile] = []
+    visited: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real_dir = os.path.realpath(dirpath)
+        _inside(folder, real_dir, dirpath)
+        if real_dir in visited:  # a symlink loop back to a folder already scanned
+            dirnames[:] = []
+            continue
+        visited.add(real_dir)
+        rel_dir = PurePosixPath(Path(dirpath).relative_to(folder).as_posix())
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIPPED_DIRS and not _matches(str(rel_dir / d) if str(rel_dir) != "." else d, ignore)
+        )
+        for name in sorted(filenames):
+            rel = name if str(rel_dir) == "." else f"{rel_dir}/{name}"
+            full = os.path.join(dirpath, name)
+            if name in SKIPPED_FILES or _matches(rel, ignore) or os.path.realpath(full) in skip:
+                continue
+            files.append(_local_file(folder, rel, full, allow_secret_files))
+    return sorted(files, key=lambda f: f.path)
+
+
+def _inside(folder: Path, real: str, shown: str) -> None:
+    root = str(folder)
+    if real != root and not real.startswith(root + os.sep):
+        raise InvalidParameter(
+            f"{shown} is a symlink that leads outside the model folder (to {real}): copy the target into "
+            "the folder or remove the link"
+        )
+
+
+def _local_file(folder: Path, rel: str, full: str, allow_secret_files: bool | Iterable[str]) -> LocalFile:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidParameter(f"{full!r}: the file name is not valid UTF-8; rename it") from exc
+    real = os.path.realpath(full)
+    _inside(folder, real, full)
+    if _matches(rel, SECRET_PATTERNS) and not (
+        allow_secret_files is True or (allow_secret_files and _matches(rel, list(allow_secret_files)))
+    ):
+        raise InvalidParameter(
+            f"{full} looks like a secret ({rel}); refusing to publish it. Remove it, add it to "
+            "ignore_file_pattern, or pass allow_secret_files=[...] if it really belongs in the model"
+        )
+    try:
+        info = os.stat(real)
+    except OSError as exc:
+        raise InvalidParameter(f"{full} cannot be read ({exc.strerror}): fix its permissions") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidParameter(f"{full} is not a regular file (a device, socket or fifo): remove it")
+    if not os.access(real, os.R_OK):
+        raise InvalidParameter(f"{full} cannot be read (permission denied): fix its permissions")
+    return LocalFile(rel, real, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)

@@ -1,0 +1,475 @@
+"""The push engine: make a revision's tree equal a local folder, incrementally, verified and resumable.
+
+Order of work (each step fails before the next touches the hub):
+
+1. check the arguments and the folder (configuration.json, symlinks, secret-looking files);
+2. scan it deterministically;
+3. read the remote state (does the repo exist, is `revision` a branch, its tree, the tag);
+4. hash files in threads through the hash cache while blobs the hub lacks are negotiated (LFS
+   batch, 64 per request) and streamed up in parallel, so uploads overlap hashing;
+5. plan: changed files are committed, missing ones deleted, identical ones left alone; an empty
+   plan is a no-op (no commit, no blob request);
+6. commit once (split only by the hub's limits); a commit whose answer is lost is checked, never
+   blindly re-sent;
+7. verify the remote tree against the manifest; repair a commit that landed on top of a
+   concurrent one, or raise `ConcurrentChangeError` when someone committed after us;
+8. tag the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter
+from hub_tasks.hashcache import HashCache, default_cache_path
+from hub_tasks.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
+from hub_tasks.scan import LocalFile, check_folder, normalize_patterns, scan_folder
+from hub_tasks.transfer import LFS_BATCH_MAX
+from hub_tasks.types import FileChange, ProgressEvent, PushResult, RepoFile
+from hub_tasks.validation import validate_model_id, validate_ref, validate_tag, validate_visibility
+
+if TYPE_CHECKING:
+    from hub_tasks.client import HubClient
+
+log = logging.getLogger("hub_tasks.upload")
+DEFAULT_HASH_CACHE = "default"
+REPAIR_ROUNDS = 2
+LOG_EVERY_SECONDS = 5.0
+
+
+class Progress:
+    """Thread-safe byte and file counters per phase; feeds the callback and a throttled log line."""
+
+    def __init__(self, callback: Callable[[ProgressEvent], None] | None, model_id: str) -> None:
+        self._callback = callback
+        self._model_id = model_id
+        self._lock = threading.Lock()
+        self._last_log = 0.0
+        self.phase = "hash"
+        self.bytes_done = self.bytes_total = self.files_done = self.files_total = 0
+
+    def start(self, phase: str, bytes_total: int = 0, files_total: int = 0) -> None:
+        """Begin a phase with known totals (uploads grow theirs with `expect`)."""
+        with self._lock:
+            self.phase, self.bytes_total, self.files_total = phase, bytes_total, files_total
+            self.bytes_done = self.files_done = 0
+
+    def expect(self, nbytes: int, files: int = 1) -> None:
+        """Raise the totals of the current phase."""
+        with self._lock:
+            self.bytes_total += nbytes
+            self.files_total += files
+
+    def add(self, nbytes: int = 0, files: int = 0) -> None:
+        """Count work done and report it."""
+        with self._lock:
+            self.bytes_done += nbytes
+            self.files_done += files
+            event = ProgressEvent(
+                phase=self.phase,
+                bytes_done=min(self.bytes_done, self.bytes_total),  # type: ignore[arg-type]
+                bytes_total=self.bytes_total,
+                files_done=self.files_done,
+                files_total=self.files_total,
+            )
+            now = time.monotonic()
+            due = now - self._last_log >= LOG_EVERY_SECONDS
+            if due:
+                self._last_log = now
+        if due:
+            log.info(
+                "%s %s: %.1f / %.1f MiB, %d / %d files",
+                self._model_id,
+                event.phase,
+                event.bytes_done / 2**20,
+                event.bytes_total / 2**20,
+                event.files_done,
+                event.files_total,
+            )
+        if self._callback is not None:
+            self._callback(event)
+
+
+@dataclass
+class RemoteState:
+    """What the hub holds for the target revision before (or after) our commit."""
+
+    exists: bool
+    head: str | None = None
+    tree: dict[str, RepoFile] = field(default_factory=dict)
+    tag_commit: str | None = None
+
+
+class Publisher:
+    """One publish of a folder; `run()` does it. See `push_model` for the arguments."""
+
+    def __init__(self, client: HubClient, model_id: str, model_dir: str | os.PathLike[str], **options: Any) -> None:
+        self.client = client
+        self.model_id = model_id
+        self.model_dir = model_dir
+        self.o = options
+        self.created_repo = False
+        self.timings: dict[str, float] = {}
+        self.files: dict[str, LocalFile] = {}
+        self.manifest: dict[str, tuple[str, int]] = {}
+        self.bytes_uploaded = self.bytes_reused = self.bytes_hashed = self.cache_hits = 0
+        self.progress = Progress(options.get("progress"), model_id)
+        self._counter_lock = threading.Lock()
+
+    # -- 1. checks ------------------------------------------------------------------------------
+    def _validate(self) -> list[str]:
+        op, o = "push_model", self.o
+        validate_model_id(self.model_id, op)
+        validate_ref(o["revision"], "revision", op)
+        if o["tag"] is not None:
+            validate_tag(o["tag"], op)
+        validate_visibility(o["visibility"], op)
+        for key in ("license", "commit_message"):
+            if not isinstance(o[key], str) or not o[key].strip():
+                raise InvalidParameter(f"{key} must be a non-empty string, got {o[key]!r}", operation=op)
+        workers = o["max_workers"]
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64
+        ):
+            raise InvalidParameter(f"max_workers must be an integer from 1 to 64, got {workers!r}", operation=op)
+        return normalize_patterns(o["ignore_file_pattern"])
+
+    def _open_cache(self) -> HashCache:
+        choice = self.o["hash_cache"]
+        if choice in (None, False, "off"):
+            return HashCache(None)
+        return HashCache(default_cache_path() if choice == DEFAULT_HASH_CACHE else choice)
+
+    # -- 3. remote state ------------------------------------------------------------------------
+    def _remote_files(self, revision: str) -> dict[str, RepoFile]:
+        listing = self.client.get_model_files(self.model_id, revision, recursive=True)
+        return {f.path: f for f in listing if f.is_file}
+
+    def _read_remote(self) -> RemoteState:
+        client, revision, tag = self.client, self.o["revision"], self.o["tag"]
+        how_to = (
+            "The hub's HTTP API cannot create branches: create it on the ModelScope website (or push it "
+            "with git), or publish to 'master' and pass tag=... (the hub's recommended way to version)."
+        )
+        if not client.model_exists(self.model_id):
+            if revision != "master":
+                raise InvalidParameter(
+                    f"branch {revision!r} cannot exist: {self.model_id} does not exist yet. " + how_to,
+                    operation="push_model",
+                    model_id=self.model_id,
+                )
+            return RemoteState(exists=False)
+        branches, tags = client.get_model_branches_and_tags(self.model_id)
+        if revision not in branches:
+            if revision in tags:
+                raise InvalidParameter(
+                    f"revision {revision!r} is a tag, and files can only change on a branch. " + how_to,
+                    operation="push_model",
+                    model_id=self.model_id,
+                )
+            if branches or revision != "master":
+                raise InvalidParameter(
+                    f"branch {revision!r} does not exist in {self.model_id}. " + how_to,
+                    operation="push_model",
+                    model_id=self.model_id,
+                )
+            return RemoteState(exists=True)
+        head = client.resolve_ref(self.model_id, revision)
+        tag_commit = client.resolve_ref_or_none(self.model_id, tag) if tag and tag in tags else None
+        return RemoteState(exists=True, head=head, tree=self._remote_files(revision), tag_commit=tag_commit)
+
+    def _ensure_repo(self, remote: RemoteState) -> None:
+        if remote.exists:
+            return
+        o = self.o
+        try:
+            self.client.create_model(
+                self.model_id, o["visibility"], o["license"], o["chinese_name"], o["original_model_id"] or ""
+            )
+            self.created_repo = True
+        except AlreadyExistsError:
+            if not self.client.model_exists(self.model_id):
+                raise
+        remote.exists = True
+
+    # -- 4. hash and upload ---------------------------------------------------------------------
+    def _hash_one(self, cache: HashCache, file: LocalFile) -> tuple[LocalFile, str]:
+        sha, hit = cache.hash(file, lambda n: self.progress.add(n))
+        self.progress.add(files=1)
+        with self._counter_lock:
+            self.cache_hits += hit
+            self.bytes_hashed += 0 if hit else file.size
+        return file, sha
+
+    def _upload_one(self, href: str, file: LocalFile) -> None:
+        self.client.upload_blob(self.model_id, href, file.abspath, file.size, lambda n: self.progress.add(n))
+        self.progress.add(files=1)
+        with self._counter_lock:
+            self.bytes_uploaded += file.size
+
+    def _negotiate(
+        self, pending: list[tuple[str, LocalFile]], remote: RemoteState, pool: ThreadPoolExecutor
+    ) -> list[Future[None]]:
+        """Ask which of these blobs the hub lacks and start uploading those."""
+        self._ensure_repo(remote)
+        hrefs = self.client.lfs_batch(self.model_id, [(sha, f.size) for sha, f in pending])
+        futures = []
+        for sha, file in pending:
+            href = hrefs.get(sha)
+            if href is None:
+                self.bytes_reused += file.size
+                continue
+            self.progress.expect(file.size)
+            futures.append(pool.submit(self._upload_one, href, file))
+        return futures
+
+    def _hash_and_upload(self, files: list[LocalFile], cache: HashCache, remote: RemoteState, defer: bool) -> None:
+        """Hash every file; unless `defer`, upload changed LFS blobs while later files still hash."""
+        workers = self.o["max_workers"] or self.client.settings.upload_max_workers
+        pending: list[tuple[str, LocalFile]] = []
+        seen: set[str] = set()
+        uploads: list[Future[None]] = []
+        started = time.perf_counter()
+        self.progress.start("hash", sum(f.size for f in files), len(files))
+        with (
+            ThreadPoolExecutor(min(4, os.cpu_count() or 2), "hash") as hasher,
+            ThreadPoolExecutor(workers, "upload") as uploader,
+        ):
+            hashing = [hasher.submit(self._hash_one, cache, f) for f in sorted(files, key=lambda f: -f.size)]
+            try:
+                for done in as_completed(hashing):
+                    file, sha = done.result()
+                    self.manifest[file.path] = (sha, file.size)
+                    theirs = remote.tree.get(file.path)
+                    if (
+                        defer
+                        or sha in seen
+                        or not is_lfs(file.path, file.size)
+                        or (theirs is not None and (theirs.sha256, theirs.size) == (sha, file.size))
+                    ):
+                        continue
+                    seen.add(sha)
+                    pending.append((sha, file))
+                    if len(pending) >= LFS_BATCH_MAX:
+                        if not uploads:
+                            self.progress.start("upload")
+                        uploads += self._negotiate(pending, remote, uploader)
+                        pending = []
+                self.timings["hash"] = time.perf_counter() - started
+                if pending:
+                    if not uploads:
+                        self.progress.start("upload")
+                    uploads += self._negotiate(pending, remote, uploader)
+                for done_upload in as_completed(uploads):
+                    done_upload.result()
+            except BaseException:
+                for future in hashing + uploads:
+                    future.cancel()
+                raise
+        self.timings["upload"] = time.perf_counter() - started - self.timings["hash"]
+
+    def _upload_plan(self, plan: PushPlan, remote: RemoteState) -> None:
+        """Make sure every LFS blob of `plan` is on the hub (repair rounds; blobs usually are)."""
+        blobs = {c.sha256: self.files[c.path] for c in plan.uploads if c.lfs}
+        if not blobs:
+            return
+        workers = self.o["max_workers"] or self.client.settings.upload_max_workers
+        with ThreadPoolExecutor(workers, "upload") as pool:
+            for future in self._negotiate(list(blobs.items()), remote, pool):
+                future.result()
+
+    # -- 6. commit ------------------------------------------------------------------------------
+    def _inline(self, change: FileChange) -> bytes | None:
+        if change.change == "deleted" or change.lfs:
+            return None
+        data = Path(self.files[change.path].abspath).read_bytes()
+        if hashlib.sha256(data).hexdigest() != change.sha256:
+            raise InvalidParameter(
+                f"{change.path} changed during the publish: publish again after training ends",
+                operation="push_model",
+                model_id=self.model_id,
+            )
+        return data
+
+    def _applied(self, batch: list[FileChange], tree: dict[str, RepoFile]) -> bool:
+        for change in batch:
+            theirs = tree.get(change.path)
+            if change.change == "deleted":
+                if theirs is not None:
+                    return False
+            elif theirs is None or (theirs.sha256, theirs.size) != (change.sha256, change.size):
+                return False
+        return True
+
+    def _commit(self, plan: PushPlan, parent: str | None) -> list[str]:
+        """Commit the plan (one commit unless the hub's limits split it); returns the commit ids."""
+        revision, message = self.o["revision"], self.o["commit_message"]
+        batches = commit_batches(plan.changes())
+        made: list[str] = []
+        for number, batch in enumerate(batches, 1):
+            operations = [to_operation(c, self._inline(c)) for c in batch]
+            text = message if len(batches) == 1 else f"{message} (batch {number}/{len(batches)})"
+            before = parent
+
+            def send(operations: list = operations, text: str = text) -> str:
+                return self.client.create_commit(self.model_id, revision, text, operations)
+
+            def landed(batch: list[FileChange] = batch, before: str | None = before) -> str | None:
+                head = self.client.resolve_ref_or_none(self.model_id, revision)
+                if head is None or head == before or not self._applied(batch, self._remote_files(revision)):
+                    return None
+                return head
+
+            parent = self.client._call_checked(send, landed, operation="create_commit", model_id=self.model_id)
+            made.append(parent)
+        return made
+
+    # -- 7/8. verify and tag --------------------------------------------------------------------
+    def _check_tag(self, plan: PushPlan, remote: RemoteState) -> None:
+        tag = self.o["tag"]
+        if not tag or remote.tag_commit is None:
+            return
+        if plan.empty and remote.tag_commit == remote.head:
+            return
+        lands = "a new commit" if not plan.empty else f"the current head {remote.head}"
+        raise AlreadyExistsError(
+            f"tag {tag!r} already points at {remote.tag_commit}, but this publish lands on {lands}; tags are never "
+            "moved: choose a new tag",
+            operation="push_model",
+            model_id=self.model_id,
+        )
+
+    def run(self) -> PushResult:
+        """Publish; see the module docstring for the order of work."""
+        started = time.perf_counter()
+        ignore = self._validate()
+        folder = check_folder(self.model_dir)
+        cache = self._open_cache()
+        try:
+            files = scan_folder(folder, ignore, self.o["allow_secret_files"], skip_paths=cache.files())
+            self.files = {f.path: f for f in files}
+            self.timings["scan"] = time.perf_counter() - started
+            self.client.require_token("push_model", self.model_id)
+            remote = self._read_remote()
+            self._hash_and_upload(files, cache, remote, defer=remote.tag_commit is not None)
+        finally:
+            cache.close()
+        first_plan = plan = plan_push(self.manifest, remote.tree, self.o["delete_missing"])
+        self._check_tag(plan, remote)
+        commits: list[str] = []
+        head = remote.head
+        self.timings["commit"] = self.timings["verify"] = 0.0
+        for round_number in range(REPAIR_ROUNDS + 1):
+            if plan.empty:
+                break
+            step = time.perf_counter()
+            if round_number:
+                self._upload_plan(plan, remote)
+            self._ensure_repo(remote)
+            commits += self._commit(plan, head)
+            self.timings["commit"] += time.perf_counter() - step
+            step = time.perf_counter()
+            head = self.client.resolve_ref(self.model_id, self.o["revision"])
+            remote = RemoteState(exists=True, head=head, tree=self._remote_files(self.o["revision"]))
+            self.timings["verify"] += time.perf_counter() - step
+            problems = tree_differences(self.manifest, remote.tree, self.o["delete_missing"])
+            if not problems:
+                break
+            if head != commits[-1]:
+                raise ConcurrentChangeError(
+                    f"a concurrent change was detected: {self.o['revision']} moved to {head} after our commit "
+                    f"{commits[-1]}; the hub now differs from the folder: {'; '.join(problems[:10])}",
+                    operation="push_model",
+                    model_id=self.model_id,
+                )
+            log.warning(
+                "%s: a concurrent commit landed under ours; re-applying the folder (%d differences)",
+                self.model_id,
+                len(problems),
+            )
+            plan = plan_push(self.manifest, remote.tree, self.o["delete_missing"])
+        else:
+            raise ConcurrentChangeError(
+                f"a concurrent change was detected and {REPAIR_ROUNDS} repairs did not converge",
+                operation="push_model",
+                model_id=self.model_id,
+            )
+        tag = self.o["tag"]
+        if tag and head is not None:
+            self.client.create_tag(self.model_id, tag, head)
+        self.timings["total"] = time.perf_counter() - started
+        return self._result(first_plan, commits, tag if head is not None else None)
+
+    def _result(self, plan: PushPlan, commits: list[str], tag: str | None) -> PushResult:
+        counts = {kind: sum(1 for c in plan.uploads if c.change == kind) for kind in ("added", "changed")}
+        inline = sum(c.size for c in plan.uploads if not c.lfs)
+        return PushResult(
+            model_id=self.model_id,
+            revision=self.o["revision"],
+            model_url=self.client.model_url(self.model_id),
+            commit_id=commits[-1] if commits else None,
+            commit_ids=commits,
+            created_repo=self.created_repo,
+            tag=tag,
+            files_added=counts["added"],
+            files_changed=counts["changed"],
+            files_deleted=len(plan.deletes),
+            files_unchanged=plan.unchanged,
+            bytes_uploaded=self.bytes_uploaded,
+            bytes_reused=self.bytes_reused,
+            bytes_inline=inline if commits else 0,
+            hash_cache_hits=self.cache_hits,
+            bytes_hashed=self.bytes_hashed,
+            verified=True,
+            changes=plan.changes(),
+            timings={k: round(v, 4) for k, v in self.timings.items()},
+        )
+
+
+def push_model(
+    client: HubClient,
+    model_id: str,
+    model_dir: str | os.PathLike[str],
+    visibility: int = 5,
+    license: str = "Apache License 2.0",
+    chinese_name: str | None = None,
+    commit_message: str = "upload model",
+    tag: str | None = None,
+    revision: str = "master",
+    original_model_id: str | None = None,
+    ignore_file_pattern: str | Iterable[str] | None = None,
+    *,
+    delete_missing: bool = True,
+    max_workers: int | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
+    allow_secret_files: bool | Iterable[str] = False,
+) -> PushResult:
+    """Publish a model folder so that `revision` holds exactly its files (see `HubClient.push_model`)."""
+    return Publisher(
+        client,
+        model_id,
+        model_dir,
+        visibility=visibility,
+        license=license,
+        chinese_name=chinese_name,
+        commit_message=commit_message,
+        tag=tag,
+        revision=revision,
+        original_model_id=original_model_id,
+        ignore_file_pattern=ignore_file_pattern,
+        delete_missing=delete_missing,
+        max_workers=max_workers,
+        progress=progress,
+        hash_cache=hash_cache,
+        allow_secret_files=allow_secret_files,
+    ).run()
