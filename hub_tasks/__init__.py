@@ -55,3 +55,38 @@ __all__ = [
     "VerificationError",
     "is_retryable",
 ]
+
+# The Prefect layer: the credentials block and one retrying task per hub operation.
+from hub_tasks.credentials import ModelScopeCredentials
+from hub_tasks.tasks import (
+    create_model,
+    create_tag,
+    delete_model,
+    get_model,
+    get_model_branches_and_tags,
+    get_model_files,
+    list_all_models,
+    list_model_revisions,
+    list_models,
+    login,
+    model_exists,
+    push_model,
+    retry_if_transient,
+)
+
+__all__ += [
+    "ModelScopeCredentials",
+    "create_model",
+    "create_tag",
+    "delete_model",
+    "get_model",
+    "get_model_branches_and_tags",
+    "get_model_files",
+    "list_all_models",
+    "list_model_revisions",
+    "list_models",
+    "login",
+    "model_exists",
+    "push_model",
+    "retry_if_transient",
+]

@@ -1,0 +1,106 @@
+"""The `ModelScopeCredentials` block: an SDK token and connection settings, and `get_client()`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.blocks.abstract import CredentialsBlock
+from pydantic import Field, SecretStr, field_validator
+
+from hub_tasks.client import HubClient
+from hub_tasks.settings import DEFAULT_ENDPOINT, HubSettings, normalize_endpoint
+
+
+class ModelScopeCredentials(CredentialsBlock):
+    """Credentials for the ModelScope Hub: an SDK access token, the hub's URL, and client knobs.
+
+    Tasks take it as `modelscope_credentials`; without one they read the official SDK's
+    environment variables (`MODELSCOPE_API_TOKEN`, `MODELSCOPE_ENDPOINT`). The token is stored
+    encrypted by Prefect and is never written to logs, results or artifacts.
+
+    Attributes:
+        token: SDK access token from the hub's user center.
+        endpoint: Hub base URL.
+
+    Example:
+        Load stored credentials and list a model's files:
+        ```python
+        from hub_tasks import ModelScopeCredentials
+
+        modelscope_credentials = ModelScopeCredentials.load("BLOCK_NAME")
+        with modelscope_credentials.get_client() as client:
+            print([f.path for f in client.get_model_files("alice/demo", recursive=True)])
+        ```
+    """
+
+    _block_type_name = "ModelScope Credentials"
+    _block_type_slug = "modelscope-credentials"
+    _logo_url = "https://github.com/modelscope.png?size=200"  # square, 200 px
+    _documentation_url = "https://github.com/modelscope/modelscope#readme"
+
+    token: SecretStr = Field(
+        default=...,
+        title="SDK access token",
+        description="SDK access token from the ModelScope user center (Account settings, Access tokens).",
+    )
+    endpoint: str = Field(
+        default=DEFAULT_ENDPOINT,
+        title="Hub endpoint",
+        description="Base URL of the hub, e.g. https://www.modelscope.cn or a local_hub URL for tests.",
+    )
+    connect_timeout: float | None = Field(
+        default=None, gt=0, title="Connect timeout (s)", description="Seconds to open a connection; default 10."
+    )
+    read_timeout: float | None = Field(
+        default=None, gt=0, title="Read timeout (s)", description="Seconds to wait for the hub's bytes; default 60."
+    )
+    retry_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=20,
+        title="Attempts per request",
+        description="Attempts per HTTP call on transient faults (429, 5xx, dropped connections); default 4.",
+    )
+    retry_max_total_wait_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        title="Total back-off per request (s)",
+        description="Cap of all back-off waits of one HTTP call together; default 30.",
+    )
+    upload_max_workers: int | None = Field(
+        default=None, ge=1, le=64, title="Parallel transfers", description="Parallel blob uploads and downloads."
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return normalize_endpoint(value)
+
+    def settings(self) -> HubSettings:
+        """`HubSettings` from the environment, overridden by every field set on this block."""
+        knobs: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in (
+                "connect_timeout",
+                "read_timeout",
+                "retry_attempts",
+                "retry_max_total_wait_seconds",
+                "upload_max_workers",
+            )
+            if getattr(self, name) is not None
+        }
+        return HubSettings().model_copy(update={**knobs, "token": self.token, "endpoint": self.endpoint})
+
+    def get_client(self) -> HubClient:
+        """A configured `HubClient` (use it as a context manager to close its connections).
+
+        Returns:
+            A client using this block's token, endpoint and knobs.
+
+        Example:
+            ```python
+            with ModelScopeCredentials.load("BLOCK_NAME").get_client() as client:
+                print(client.login().username)
+            ```
+        """
+        return HubClient(settings=self.settings())
