@@ -194,12 +194,19 @@ class FaultMiddleware:
         self.state = state
 
     def route_name(self, scope: Scope) -> str:
-        """The name of the route this request goes to ("unmatched" when none)."""
+        """The name of the route this request goes to ("unmatched" when none).
+
+        Like Starlette's router, a full match (path and method) wins over an earlier partial one
+        (path only), so `PUT /api/v1/models/o/n` is `update_model`, not `get_model`.
+        """
+        partial = None
         for route in getattr(self.app, "routes", []):
             match, _ = route.matches(scope)
-            if match != Match.NONE:
+            if match == Match.FULL:
                 return getattr(route, "name", "unmatched")
-        return "unmatched"
+            if match == Match.PARTIAL and partial is None:
+                partial = getattr(route, "name", "unmatched")
+        return partial or "unmatched"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -216,7 +223,7 @@ class FaultMiddleware:
                 status_box[0] = message["status"]
             await send(message)
 
-        control = route.startswith("admin_")
+        control = route.startswith("admin_") or route == "health"  # the readiness probe is never faulted
         if not control:
             self.state.stats.count_request(route)
         rule = None if control else self.state.faults.pick(route, scope["path"], method)
@@ -294,7 +301,9 @@ class FaultMiddleware:
                 nonlocal received
                 message = await receive()
                 received += len(message.get("body", b""))
-                if received * 2 >= length and message.get("more_body", False):
+                # Also when the first half arrives in the final message (a small body read in one
+                # piece): the app must never see a complete request it could apply.
+                if received * 2 >= length:
                     await _drop_connection(receive)
                     return {"type": "http.disconnect"}
                 return message

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import queue
 import re
+import threading
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from local_hub.blobs import is_sha256
+from local_hub.blobs import BlobWriter, is_sha256
 from local_hub.envelope import caller, hub_of, json_body, legacy_ok, require_caller
 from local_hub.errors import BadRequest, LengthRequired, NotFound, NotImplementedOnHub, Unprocessable
 from local_hub.store import MAX_COMMIT_ACTIONS, CommitAction, Repo, TreeEntry, parse_action, validate_repo_path
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from local_hub.state import Stats
 
 CHUNK = 1 << 20  # read and write blobs a MiB at a time
+WRITE_BATCH = 4 * CHUNK  # an upload's received chunks go to its writer thread in batches of this many bytes
+WRITE_QUEUE_DEPTH = 4  # batches queued per upload before the loop stops reading (bounds memory to ~16 MiB)
 MAX_BATCH_OBJECTS = 1000
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
@@ -153,8 +158,27 @@ class _Unsatisfiable(Exception):
     """A Range outside the file: answered 416."""
 
 
+def _close_when_idle(fd: int, reading: asyncio.Future[bytes] | None) -> None:
+    """Close `fd` now, or once the read still running on it finishes (its outcome is dropped)."""
+
+    def close(future: asyncio.Future[bytes] | None) -> None:
+        if future is not None and not future.cancelled():
+            future.exception()  # retrieved, so asyncio does not log it as lost
+        os.close(fd)
+
+    if reading is None or reading.done():
+        close(reading)
+    else:
+        reading.add_done_callback(close)
+
+
 class BlobResponse(Response):
-    """Streams (a range of) a blob from disk a MiB at a time; never loads the file into memory."""
+    """Streams (a range of) a blob from disk a MiB at a time; never loads the file into memory.
+
+    Reads run on a worker thread one chunk ahead of the socket: while a MiB is being sent (and
+    the connection drains), the next one is already being read, so disk and network overlap.
+    At most two chunks are held at any time.
+    """
 
     def __init__(
         self, path: os.PathLike[str] | str, start: int, end: int, status: int, headers: dict[str, str], stats: Stats
@@ -167,16 +191,29 @@ class BlobResponse(Response):
         if scope["method"] == "HEAD" or self.end < self.start:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        remaining = self.end - self.start + 1
-        async with await anyio.open_file(self.path, "rb") as handle:
-            await handle.seek(self.start)
-            while remaining > 0:
-                chunk = await handle.read(min(CHUNK, remaining))
-                if not chunk:
+        loop = asyncio.get_running_loop()
+        fd = await loop.run_in_executor(None, os.open, self.path, os.O_RDONLY)
+        offset, stop = self.start, self.end + 1
+
+        def read_at(position: int) -> tuple[int, asyncio.Future[bytes]] | None:
+            if position >= stop:
+                return None
+            size = min(CHUNK, stop - position)
+            return size, loop.run_in_executor(None, os.pread, fd, size, position)
+
+        ahead = read_at(offset)
+        try:
+            while ahead is not None:
+                size, reading = ahead
+                chunk = await asyncio.shield(reading)  # a cancelled wait must not orphan a read on `fd`
+                if len(chunk) != size:
                     raise OSError(f"blob {self.path} ended early")
-                remaining -= len(chunk)
-                self.stats.add("download_bytes_sent", len(chunk))
-                await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+                offset += size
+                ahead = read_at(offset)
+                self.stats.add("download_bytes_sent", size)
+                await send({"type": "http.response.body", "body": chunk, "more_body": ahead is not None})
+        finally:
+            _close_when_idle(fd, ahead[1] if ahead is not None else None)
 
 
 async def download(request: Request) -> Response:
@@ -242,8 +279,93 @@ async def lfs_batch(request: Request) -> JSONResponse:
     return legacy_ok(request, {"objects": answer})
 
 
+class _WriterThread:
+    """Hashes and writes one upload's batches on a dedicated thread, in order, behind a bounded queue.
+
+    The event loop only hands over lists of received chunks (no joining, no copying), so it keeps
+    receiving while the previous batches are hashed and written; when `depth` batches are waiting it
+    stops taking more until one is done, which stops reading the socket (TCP back-pressure) and
+    bounds the memory held to about `depth` batches. The thread owns the `BlobWriter`: commit and
+    abort run there too, so the file is never touched from two threads.
+    """
+
+    def __init__(self, writer: BlobWriter, depth: int) -> None:
+        self._writer = writer
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(depth)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="blob-writer", daemon=True)
+        self._thread.start()
+
+    async def put(self, chunks: list[bytes]) -> None:
+        """Queue a batch, waiting (without blocking the loop) while the queue is full."""
+        await self._slots.acquire()
+        if self.error is not None:
+            self._slots.release()
+            raise self.error
+        self._queue.put(chunks)
+
+    async def commit(self, sha256: str, size: int) -> str:
+        """Write what is queued, then verify, fsync and rename on the thread; the thread then exits."""
+        done: asyncio.Future[str] = self._loop.create_future()
+        self._queue.put(("commit", sha256, size, done))
+        return await done
+
+    def abort(self) -> None:
+        """Drop queued batches and the temp file (on the thread, after any write in progress); no await."""
+        self._queue.put(("abort",))
+
+    def _release(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone (server shutting down)
+            self._loop.call_soon_threadsafe(self._slots.release)
+
+    def _settle(self, done: asyncio.Future[str], result: str | None, error: BaseException | None) -> None:
+        def apply() -> None:
+            if done.cancelled():
+                return
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result or "")
+
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(apply)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, list):
+                if self.error is None:
+                    try:
+                        self._writer.write_many(item)
+                    except BaseException as exc:  # e.g. disk full: reported at the next put or commit
+                        self.error = exc
+                        self._writer.abort()
+                self._release()
+            elif item[0] == "commit":
+                _, sha256, size, done = item
+                if self.error is not None:
+                    self._settle(done, None, self.error)
+                    return
+                try:
+                    digest = self._writer.commit(sha256, size)  # aborts (removes the temp file) on failure
+                except BaseException as exc:
+                    self._settle(done, None, exc)
+                else:
+                    self._settle(done, digest, None)
+                return
+            else:
+                self._writer.abort()
+                return
+
+
 async def blob_put(request: Request) -> JSONResponse:
-    """PUT <href>: stream a blob to disk while hashing; verify sha256 and length, then store (§10.4)."""
+    """PUT <href>: stream a blob to disk while hashing; verify sha256 and length, then store (§10.4).
+
+    The event loop receives; a writer thread hashes and writes (see `_WriterThread`). A size or
+    sha256 mismatch is a 400 and leaves nothing behind; so does a dropped connection.
+    """
     _repo(request, write=True)
     oid = request.path_params["oid"]
     if not is_sha256(oid):
@@ -254,21 +376,23 @@ async def blob_put(request: Request) -> JSONResponse:
         raise LengthRequired("blob uploads need an explicit Content-Length") from exc
     hub = hub_of(request)
     already = hub.blobs.has(oid, length)
-    writer = hub.blobs.writer()
-    received, buffer = 0, bytearray()
+    pipe = _WriterThread(hub.blobs.writer(), depth=WRITE_QUEUE_DEPTH)
+    received, batch, batched = 0, [], 0
     try:
-        async for chunk in request.stream():
-            buffer += chunk
-            received += len(chunk)
-            if len(buffer) >= 4 * CHUNK:  # hash and write off the event loop, in big pieces
-                await run_in_threadpool(writer.write, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await run_in_threadpool(writer.write, bytes(buffer))
-        await run_in_threadpool(writer.commit, oid, length)
-    except BaseException:
-        writer.abort()
-        raise
+        try:
+            async for chunk in request.stream():
+                received += len(chunk)
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched >= WRITE_BATCH:
+                    await pipe.put(batch)
+                    batch, batched = [], 0
+            if batch:
+                await pipe.put(batch)
+        except BaseException:
+            pipe.abort()
+            raise
+        await pipe.commit(oid, length)
     finally:
         hub.stats.add("blob_bytes_received", received)
     hub.stats.add("blob_puts")

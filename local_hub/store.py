@@ -22,7 +22,7 @@ from local_hub.clock import IdSource
 from local_hub.errors import AlreadyExists, BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
 
 MAX_COMMIT_ACTIONS = 2000  # protocol.md §10.5: more is a 422
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")  # fullmatch: "$" would let a trailing newline in
 VISIBILITIES = (1, 3, 5)  # private, internal, public (§Op 2)
 _REF_FORBIDDEN = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|//|@\{")
 
@@ -131,7 +131,7 @@ class CommitAction:
 
 def validate_name(value: object, what: str) -> str:
     """An owner or repo name: `[A-Za-z0-9_.-]+`, not only dots."""
-    if not isinstance(value, str) or not NAME_RE.match(value) or set(value) == {"."}:
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value) or set(value) == {"."}:
         raise BadRequest(f"invalid {what} {value!r}: use 1-128 characters from A-Z a-z 0-9 _ . -")
     return value
 

@@ -1,0 +1,217 @@
+"""The store and the blob store called directly: persistence, atomicity, blob writes, and layering.
+
+This is the only test module allowed to reach into `local_hub.store` and `local_hub.blobs`.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from local_hub.blobs import BlobStore
+from local_hub.errors import BadRequest
+from local_hub.state import HubOptions, HubState
+from local_hub.store import CommitAction, validate_name, validate_ref_name, validate_repo_path
+from tests.conftest import TOKENS, start_hub_process
+from tests.local_hub.test_routes_repo import create_model, download, list_files, paths, push, sha
+
+PACKAGE = Path(__file__).resolve().parents[2] / "local_hub"
+
+
+def new_state(data_dir: Path) -> HubState:
+    return HubState(HubOptions(data_dir=data_dir, users={"alice": "tok-a", "bob": "tok-b"}, fsync=False))
+
+
+def files_on_disk(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+# -- store -------------------------------------------------------------------------------------
+def test_state_survives_a_new_store_on_the_same_directory(tmp_path):
+    state = new_state(tmp_path)
+    store = state.store
+    alice = store.user_for_token("tok-a")
+    repo = store.create_repo("alice", "m", created_by="alice", visibility=1)
+    blob = state.blobs.put_bytes(b"large weights")
+    first = store.commit(
+        repo,
+        "master",
+        "first",
+        alice,
+        [CommitAction("create", "a.txt", size=2, content=b"hi"), CommitAction("create", "w.bin", "lfs", 13, blob)],
+    )
+    store.create_tag(repo, "v1", "master")
+    second = store.commit(repo, "master", "second", alice, [CommitAction("delete", "a.txt")])
+
+    again = new_state(tmp_path)
+    reopened = again.store.find_repo("alice", "m")
+    assert (reopened.id, reopened.visibility, reopened.created_by, reopened.created_at) == (
+        repo.id,
+        1,
+        "alice",
+        repo.created_at,
+    )
+    assert again.store.resolve(reopened, "master") == second.id
+    assert again.store.resolve(reopened, "v1") == first.id
+    assert [e.path for e in again.store.tree(first.id)] == ["a.txt", "w.bin"]
+    assert [(e.path, e.is_lfs, e.last_commit) for e in again.store.tree(second.id)] == [("w.bin", True, first.id)]
+    history, total = again.store.history(second.id, 0, 10)
+    assert [c.id for c in history] == [second.id, first.id] and total == 2
+    assert again.blobs.has(blob, 13) and again.blobs.has(sha(b"hi"), 2)
+    assert again.store.user_for_token("tok-a").git_token == alice.git_token  # the git token is stable
+    assert again.store.commit_count() == 2
+
+
+def test_a_failed_store_commit_changes_nothing(tmp_path):
+    state = new_state(tmp_path)
+    store = state.store
+    alice = store.user_for_token("tok-a")
+    repo = store.create_repo("alice", "m", created_by="alice")
+    head = store.commit(repo, "master", "first", alice, [CommitAction("create", "a.txt", size=1, content=b"a")])
+    bad = [CommitAction("delete", "a.txt"), CommitAction("create", "w.bin", "lfs", 5, "0" * 64)]
+    with pytest.raises(BadRequest):
+        store.commit(repo, "master", "bad", alice, bad)
+    assert store.resolve(repo, "master") == head.id
+    assert [e.path for e in store.tree(head.id)] == ["a.txt"]
+    assert store.commit_count() == 1
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a b", "a/b", "abc\n", "模型", "x" * 129, None])
+def test_validate_name_rejects(name):
+    with pytest.raises(BadRequest):
+        validate_name(name, "model name")
+
+
+@pytest.mark.parametrize("name", ["m", "M.v-1_x", "x" * 128, ".hidden"])
+def test_validate_name_accepts(name):
+    assert validate_name(name, "model name") == name
+
+
+@pytest.mark.parametrize("name", ["", "a..b", " v", "v\n", "/v", "v/", "v.lock", "-v", "a//b", "a@{b", "a\\b"])
+def test_validate_ref_name_rejects(name):
+    with pytest.raises(BadRequest):
+        validate_ref_name(name, "tag")
+
+
+@pytest.mark.parametrize("path", ["", "/a", "a/", "a//b", "./a", "a/..", "a\\b", "a\x00b", None])
+def test_validate_repo_path_rejects(path):
+    with pytest.raises(BadRequest):
+        validate_repo_path(path)
+
+
+# -- blobs -------------------------------------------------------------------------------------
+def test_blob_writer_abort_leaves_nothing(tmp_path):
+    blobs = BlobStore(tmp_path, fsync=False)
+    writer = blobs.writer()
+    writer.write(b"half an upload")
+    writer.abort()
+    writer.abort()  # safe twice
+    assert files_on_disk(tmp_path) == []
+    assert not blobs.has(sha(b"half an upload"))
+
+
+@pytest.mark.parametrize(("announced_sha", "announced_size"), [("0" * 64, 5), (None, 6)])
+def test_blob_writer_refuses_a_mismatch_and_leaves_nothing(tmp_path, announced_sha, announced_size):
+    blobs = BlobStore(tmp_path, fsync=False)
+    writer = blobs.writer()
+    writer.write(b"hello")
+    with pytest.raises(BadRequest):
+        writer.commit(announced_sha or sha(b"hello"), announced_size)
+    assert files_on_disk(tmp_path) == []
+    assert not blobs.has(sha(b"hello"))
+
+
+def test_blob_writer_commit_stores_by_hash(tmp_path):
+    blobs = BlobStore(tmp_path, fsync=True)
+    writer = blobs.writer()
+    for piece in (b"abc", b"", b"def"):
+        writer.write(piece)
+    digest = writer.commit(sha(b"abcdef"), 6)
+    assert digest == sha(b"abcdef")
+    assert files_on_disk(tmp_path) == [blobs.path_for(digest)]
+    assert blobs.path_for(digest).read_bytes() == b"abcdef"
+    assert blobs.has(digest, 6) and not blobs.has(digest, 7) and blobs.size_of(digest) == 6
+
+
+def test_put_bytes_dedups(tmp_path):
+    blobs = BlobStore(tmp_path, fsync=False)
+    first = blobs.put_bytes(b"same bytes")
+    stat = blobs.path_for(first).stat()
+    assert blobs.put_bytes(b"same bytes") == first
+    assert files_on_disk(tmp_path) == [blobs.path_for(first)]
+    again = blobs.path_for(first).stat()
+    assert (again.st_ino, again.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)  # not rewritten
+    assert blobs.put_bytes(b"") == sha(b"") and blobs.has(sha(b""), 0)
+
+
+def test_stale_temp_files_are_dropped_at_start(tmp_path):
+    BlobStore(tmp_path, fsync=False).writer().write(b"crashed mid-upload")  # never committed nor aborted
+    assert len(files_on_disk(tmp_path / "tmp")) == 1
+    BlobStore(tmp_path, fsync=False)
+    assert files_on_disk(tmp_path) == []
+
+
+# -- a real server restart ---------------------------------------------------------------------
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def test_state_survives_a_server_process_restart(tmp_path):
+    weights = bytes(range(256)) * 64
+    process, url = start_hub_process(tmp_path)
+    try:
+        hub = SimpleNamespace(url=url, tokens=dict(TOKENS))
+        create_model(hub, "alice/kept", visibility=1)
+        oid = push(hub, "alice/kept", {"README.md": b"# kept", "w/model.bin": weights}, lfs_paths=["w/model.bin"])
+    finally:
+        _stop(process)
+    process, url = start_hub_process(tmp_path)
+    try:
+        hub = SimpleNamespace(url=url, tokens=dict(TOKENS))
+        files = list_files(hub, "alice/kept", Recursive="True")
+        assert paths(files) == ["README.md", "w", "w/model.bin"]
+        assert {f["Revision"] for f in files} == {oid}
+        assert download(hub, "alice/kept", "w/model.bin").content == weights
+        assert download(hub, "alice/kept", "README.md", user="bob").status_code == 404  # still private
+    finally:
+        _stop(process)
+
+
+# -- layering ----------------------------------------------------------------------------------
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def test_store_imports_no_http_framework():
+    """store.py and the local modules it builds on are plain Python: no starlette, no uvicorn."""
+    store_imports = _imported_modules(PACKAGE / "store.py")
+    assert {"local_hub.blobs", "local_hub.errors"} <= store_imports  # the parse really saw the imports
+    for module in ("store", "blobs", "clock", "errors"):
+        for imported in _imported_modules(PACKAGE / f"{module}.py"):
+            top = imported.split(".")[0]
+            assert top not in {"starlette", "uvicorn", "anyio", "httptools"}, f"{module}.py imports {imported}"
+
+
+def test_local_hub_never_imports_hub_tasks():
+    sources = sorted(PACKAGE.rglob("*.py"))
+    assert len(sources) > 10
+    for source in sources:
+        for imported in _imported_modules(source):
+            assert imported.split(".")[0] != "hub_tasks", f"{source.name} imports {imported}"
