@@ -13,6 +13,7 @@ from hub_tasks.client import HubClient
 from hub_tasks.errors import (
     AlreadyExistsError,
     ConcurrentChangeError,
+    DownloadError,
     HubConnectionError,
     HubError,
     InvalidParameter,
@@ -28,12 +29,30 @@ from hub_tasks.errors import (
     is_retryable,
 )
 from hub_tasks.settings import HubSettings
-from hub_tasks.types import Commit, LoginResult, ModelInfo, ModelPage, RepoFile, Revision
+from hub_tasks.types import (
+    Commit,
+    CommitOperation,
+    DownloadedFile,
+    DownloadResult,
+    FileChange,
+    LoginResult,
+    ModelInfo,
+    ModelPage,
+    ProgressEvent,
+    PushResult,
+    RepoFile,
+    Revision,
+)
 
 __all__ = [
     "AlreadyExistsError",
     "Commit",
+    "CommitOperation",
     "ConcurrentChangeError",
+    "DownloadError",
+    "DownloadResult",
+    "DownloadedFile",
+    "FileChange",
     "HubClient",
     "HubConnectionError",
     "HubError",
@@ -46,6 +65,8 @@ __all__ = [
     "NotExistError",
     "NotLoginError",
     "PermissionDeniedError",
+    "ProgressEvent",
+    "PushResult",
     "RateLimitedError",
     "RepoFile",
     "RequestError",
@@ -65,6 +86,7 @@ from hub_tasks.tasks import (
     get_model,
     get_model_branches_and_tags,
     get_model_files,
+    get_model_refs,
     list_all_models,
     list_model_revisions,
     list_models,
@@ -72,6 +94,7 @@ from hub_tasks.tasks import (
     model_exists,
     push_model,
     retry_if_transient,
+    verify_model_folder,
 )
 
 __all__ += [
@@ -82,6 +105,7 @@ __all__ += [
     "get_model",
     "get_model_branches_and_tags",
     "get_model_files",
+    "get_model_refs",
     "list_all_models",
     "list_model_revisions",
     "list_models",
@@ -89,4 +113,5 @@ __all__ += [
     "model_exists",
     "push_model",
     "retry_if_transient",
+    "verify_model_folder",
 ]

@@ -14,6 +14,7 @@ import os
 import random
 import re
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from hub_tasks.download import REUSE, download_model, fetch_meta_files_from_url
 from hub_tasks.errors import (
     AlreadyExistsError,
     HubConnectionError,
@@ -38,8 +40,18 @@ from hub_tasks.errors import (
 )
 from hub_tasks.settings import HubSettings, normalize_endpoint
 from hub_tasks.transfer import TransferMixin
-from hub_tasks.types import Commit, LoginResult, ModelInfo, ModelPage, ProgressEvent, PushResult, RepoFile, Revision
-from hub_tasks.upload import DEFAULT_HASH_CACHE, push_model
+from hub_tasks.types import (
+    Commit,
+    DownloadResult,
+    LoginResult,
+    ModelInfo,
+    ModelPage,
+    ProgressEvent,
+    PushResult,
+    RepoFile,
+    Revision,
+)
+from hub_tasks.upload import DEFAULT_HASH_CACHE, push_model, verify_folder
 from hub_tasks.validation import (
     validate_model_id,
     validate_owner,
@@ -54,6 +66,30 @@ T = TypeVar("T")
 _REDIRECTS = (301, 302, 303, 307, 308)
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 USER_AGENT = "prefect-modelscope/0.1"
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, lower-case host, port with the scheme's default filled in) of a URL; empty when unparsable.
+
+    Example:
+        >>> origin("HTTPS://Hub.Example.com/api")
+        ('https', 'hub.example.com', 443)
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port that is not a number
+        return ("", "", None)
+    return scheme, parts.hostname or "", port
+
+
+def _env_proxies(endpoint: str) -> dict[str, str]:
+    """The environment's proxies (HTTP(S)_PROXY), unless NO_PROXY exempts the hub's host."""
+    host = urlsplit(endpoint).hostname or ""
+    if not host or urllib.request.proxy_bypass(host):
+        return {}
+    return {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")}
 
 
 class HubClient(TransferMixin):
@@ -94,7 +130,12 @@ class HubClient(TransferMixin):
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = USER_AGENT
-        self._host = urlsplit(self.endpoint).hostname or ""
+        # Proxies come from the environment once, here: with trust_env on, requests re-reads the
+        # environment and ~/.netrc on every request (about half a millisecond each), and a .netrc
+        # entry could even attach credentials we did not choose.
+        self._session.trust_env = False
+        self._session.proxies = _env_proxies(self.endpoint)
+        self._origin = origin(self.endpoint)
 
     def __repr__(self) -> str:
         return f"HubClient(endpoint={self.endpoint!r}, token={'***' if self.settings.token else None})"
@@ -120,11 +161,16 @@ class HubClient(TransferMixin):
         return [token.get_secret_value() if token else None, git.get_secret_value() if git else None]
 
     def _trusted(self, url: str) -> bool:
-        """Auth goes to the hub's host and its sibling subdomains (the LFS host), nowhere else."""
-        host = urlsplit(url).hostname or ""
-        if host == self._host:
+        """Auth goes to the hub's origin (scheme, host and port) and to its sibling subdomains over the
+        same scheme and port (the LFS host); nowhere else: not another port of the same host, not http
+        when the hub is https."""
+        scheme, host, port = origin(url)
+        own_scheme, own_host, own_port = self._origin
+        if not host or (scheme, port) != (own_scheme, own_port):
+            return False
+        if host == own_host:
             return True
-        domain = self._host.removeprefix("www.")
+        domain = own_host.removeprefix("www.")
         return "." in domain and not domain.replace(".", "").isdigit() and host.endswith("." + domain)
 
     def _auth_headers(self, url: str) -> dict[str, str]:
@@ -135,8 +181,8 @@ class HubClient(TransferMixin):
         return {"Authorization": f"Bearer {value}", "Cookie": f"m_session_id={value}"}
 
     def require_token(self, operation: str, model_id: str | None = None) -> None:
-        """Raise `NotLoginError` before any request when no token is configured."""
-        if self.settings.token is None:
+        """Raise `NotLoginError` before any request when no token (or an empty one) is configured."""
+        if self.settings.token is None or not self.settings.token.get_secret_value():
             raise NotLoginError(
                 "no access token: set MODELSCOPE_API_TOKEN, pass token=..., or use a ModelScopeCredentials block",
                 operation=operation,
@@ -147,6 +193,9 @@ class HubClient(TransferMixin):
         settings = self.settings
 
         def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimitedError) and (exc.retry_after or 0) > settings.retry_after_max_seconds:
+                return True  # a longer pause than we may wait: fail now (a task retry comes back later)
             return (
                 state.attempt_number >= settings.retry_attempts
                 or state.idle_for >= settings.retry_max_total_wait_seconds
@@ -456,7 +505,7 @@ class HubClient(TransferMixin):
         """
         op = "get_model"
         validate_model_id(model_id, op)
-        params = {"Revision": validate_ref(revision, "revision", op)} if revision else None
+        params = {"Revision": validate_ref(revision, "revision", op)} if revision is not None else None
         payload, _ = self._call(
             "GET", f"/api/v1/models/{model_id}", operation=op, model_id=model_id, params=params, lookup=True
         )
@@ -489,7 +538,8 @@ class HubClient(TransferMixin):
             The page's models with the total count.
 
         Raises:
-            InvalidParameter: Bad owner, page number or size, or a page past the hub's window.
+            InvalidParameter: Bad owner, page number or size (before any request).
+            ListingLimitError: The page starts at or past the hub's offset window (before any request).
 
         Example:
             ```python
@@ -542,14 +592,15 @@ class HubClient(TransferMixin):
                 if model.model_id not in seen:
                     seen.add(model.model_id)
                     yield model
-            if page_number * page_size >= page.total_count:
-                return
-            if not page.models:
+            expected = min(page_size, page.total_count - (page_number - 1) * page_size)
+            if len(page.models) < expected:  # the last page too: a short one means the hub stopped early
                 raise ListingLimitError(
-                    f"page {page_number} of {owner_or_group} came back empty with {len(seen)} of "
-                    f"{page.total_count} models listed",
+                    f"page {page_number} of {owner_or_group} came back with {len(page.models)} of {expected} "
+                    f"models ({len(seen)} of {page.total_count} listed)",
                     operation="iter_models",
                 )
+            if page_number * page_size >= page.total_count:
+                return
             page_number += 1
 
     # -- revisions -----------------------------------------------------------------------------
@@ -666,6 +717,24 @@ class HubClient(TransferMixin):
             return self.resolve_ref(model_id, ref)
         except NotExistError:
             return None
+
+    def get_model_refs(self, model_id: str) -> list[Revision]:
+        """Every branch and tag with the commit it points at (one commits call per ref).
+
+        Returns:
+            Branches first (in creation order), then tags (newest first), each with `commit_id`.
+
+        Raises:
+            NotExistError: No such model, or a ref vanished while being resolved.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print({r.name: r.commit_id for r in client.get_model_refs("alice/demo")})
+            ```
+        """
+        branches, tags = self.get_model_branches_and_tags_details(model_id)
+        return [ref.model_copy(update={"commit_id": self.resolve_ref(model_id, ref.name)}) for ref in branches + tags]
 
     def create_tag(self, model_id: str, tag: str, revision: str = "master") -> str:
         """Tag the commit `revision` points at now; returns that commit id.
@@ -801,6 +870,122 @@ class HubClient(TransferMixin):
             allow_secret_files=allow_secret_files,
         )
 
+    def verify_folder(
+        self,
+        model_id: str,
+        model_dir: str | os.PathLike[str],
+        revision: str = "master",
+        ignore_file_pattern: str | Iterable[str] | None = None,
+        *,
+        delete_missing: bool = True,
+        hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
+    ) -> int:
+        """Check that `revision` holds exactly the folder's files (paths, sizes, sha256).
+
+        Returns:
+            How many files were checked.
+
+        Raises:
+            VerificationError: Any difference, listed path by path.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                client.verify_folder("alice/demo", "./out", revision="v1.0")
+            ```
+        """
+        return verify_folder(
+            self,
+            model_id,
+            model_dir,
+            revision,
+            ignore_file_pattern,
+            delete_missing=delete_missing,
+            hash_cache=hash_cache,
+        )
+
+    # -- downloads -----------------------------------------------------------------------------
+    def fetch_meta_files_from_url(
+        self, url: str, out_path: str | os.PathLike[str], chunk_size: int = 1024, mode: str = REUSE
+    ) -> str:
+        """Download one URL into the folder `out_path` as `<md5 of url><url's extension>`; returns the local path.
+
+        Fixes the SDK: only http(s); connect and read timeouts; a non-2xx answer, or an HTML page where the URL
+        names no .html file, is a typed error and writes nothing; the body goes to a temporary file renamed into
+        place once complete (its length checked against Content-Length), never appended to an existing file; a
+        dropped body resumes with Range (a partial left by a crashed process is discarded: nothing vouches for
+        it); the token goes only to the hub's own origin (scheme, host and port). Bytes are saved exactly as
+        served: no jsonl-to-csv conversion (the SDK's needed pandas and misaligned columns). Reuse means reuse
+        of a file a previous call completed: `<file>.meta.json` records URL, size, ETag, Last-Modified and
+        sha256, and size and sha256 are re-checked (no request).
+
+        Args:
+            url: An http:// or https:// URL.
+            out_path: The folder (created when missing).
+            chunk_size: Streaming read size in bytes (the SDK misused it as a line count).
+            mode: `reuse_dataset_if_exists` or `force_redownload` (the SDK's `DownloadMode` members too); a forced
+            download keeps the old file until the new one is complete.
+
+        Returns:
+            The path of the downloaded or reused file.
+
+        Raises:
+            InvalidParameter: Bad url, mode or chunk_size, or `out_path` is a file (before any request).
+            NotExistError: HTTP 404 (other 4xx: their `HubError` subclass).
+            RequestError: An HTML page instead of data, or an answer that is neither 2xx nor an error.
+            TransientHubError: 5xx, 429, drops or timeouts that outlasted the retry budget.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                path = client.fetch_meta_files_from_url("https://example.com/train.csv", "./meta")
+            ```
+        """
+        return fetch_meta_files_from_url(self, url, out_path, chunk_size, mode)
+
+    def download_model(
+        self,
+        model_id: str,
+        local_dir: str | os.PathLike[str],
+        revision: str = "master",
+        allow_patterns: str | Iterable[str] | None = None,
+        ignore_patterns: str | Iterable[str] | None = None,
+        max_workers: int = 4,
+    ) -> DownloadResult:
+        """Mirror one revision into `local_dir`: fetch what is missing or different, verify every file.
+
+        Lists and fetches at the commit `revision` points at, so a branch moving meanwhile cannot mix commits.
+        A local file is present only when its size and sha256 match the listing; the others stream in parallel
+        through `.incomplete` partials with Range resume (a partial left by an interrupted call is resumed, and
+        fetched again from the first byte if the result does not match). Unlike the SDK, files that still fail
+        make the call raise, listing each failure, after every other file was tried. Local files that are not
+        in the listing are left alone.
+
+        Args:
+            model_id: "owner/name".
+            local_dir: The folder to fill (created when missing).
+            revision: Branch, tag or commit id.
+            allow_patterns: Globs matched against each path and file name; only matching files are fetched.
+            ignore_patterns: Globs of files to leave out (applied after `allow_patterns`).
+            max_workers: Files downloaded in parallel.
+
+        Returns:
+            A `DownloadResult`: commit id, files downloaded and present, bytes received and resumed.
+
+        Raises:
+            InvalidParameter: Bad id, revision, patterns or max_workers, or `local_dir` is a file (before any request).
+            NotExistError: No such model or revision.
+            RequestError: The listing holds a path that would leave `local_dir` (nothing is written).
+            DownloadError: Files that failed after retries, as (path, reason) in `failures`.
+
+        Example:
+            ```python
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.download_model("alice/demo", "./demo", allow_patterns=["*.json"]).commit_id)
+            ```
+        """
+        return download_model(self, model_id, local_dir, revision, allow_patterns, ignore_patterns, max_workers)
+
     # -- files ---------------------------------------------------------------------------------
     def _list_files_page(
         self, model_id: str, revision: str, root: str | None, recursive: bool, headers: dict[str, str] | None
@@ -854,7 +1039,7 @@ class HubClient(TransferMixin):
         """
         op = "get_model_files"
         validate_model_id(model_id, op)
-        revision = validate_ref(revision or "master", "revision", op)
+        revision = validate_ref("master" if revision is None else revision, "revision", op)
         root = (root or "").strip("/") or None
         entries = self._list_files_page(model_id, revision, root, recursive, headers)
         if len(entries) < self.settings.tree_limit:

@@ -11,6 +11,7 @@ HubError(Exception)              operation, model_id, status_code, hub_code, req
 │   └── ListingLimitError        a listing the hub cannot page through completely
 ├── VerificationError            the remote tree does not match what was published
 │   └── ConcurrentChangeError    someone else changed the revision while we published
+├── DownloadError                files that could not be downloaded and verified; `failures` lists them
 └── TransientHubError            retryable = True
     ├── RateLimitedError         429, with retry_after
     ├── ServerError              5xx
@@ -129,6 +130,17 @@ class VerificationError(HubError):
 
 class ConcurrentChangeError(VerificationError):
     """Another writer changed the revision during this publish; the run did not overwrite it silently."""
+
+
+class DownloadError(HubError):
+    """Files could not be downloaded and verified; `failures` holds (path, reason) for each of them."""
+
+    def __init__(self, message: str, *, failures: list[tuple[str, str]] | None = None, **fields: Any) -> None:
+        self.failures = list(failures or [])
+        super().__init__(message, **fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, {**self._fields(), "failures": self.failures}))
 
 
 class TransientHubError(HubError):

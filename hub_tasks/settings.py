@@ -59,7 +59,10 @@ class HubSettings(BaseSettings):
         'http://127.0.0.1:8000'
     """
 
-    model_config = SettingsConfigDict(env_prefix="MODELSCOPE_", extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset, as `endpoint_from_env` already treats it (`MODELSCOPE_API_TOKEN=` is no token).
+    model_config = SettingsConfigDict(
+        env_prefix="MODELSCOPE_", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("MODELSCOPE_API_TOKEN"), description="SDK token."

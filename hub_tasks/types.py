@@ -277,3 +277,34 @@ class PushResult(HubResult):
     def noop(self) -> bool:
         """True when the folder already matched the revision and no commit was made."""
         return self.commit_id is None
+
+
+class DownloadedFile(HubResult):
+    """One file of a `download_model` call: `downloaded` now, or already `present` (size and sha256 matched)."""
+
+    path: str
+    size: int
+    sha256: str
+    action: Literal["downloaded", "present"]
+    bytes_resumed: int = 0
+
+
+class DownloadResult(HubResult):
+    """What a `download_model` call did; every file listed is in `local_dir` with the listed size and sha256.
+
+    Attributes:
+        commit_id: The commit the revision pointed at; every file comes from that one commit.
+        bytes_downloaded: Body bytes received by this call (bytes of restarted attempts included).
+        bytes_resumed: Bytes not re-sent thanks to a Range request (kept from a dropped attempt or a
+            partial file an earlier call left behind).
+    """
+
+    model_id: str
+    revision: str
+    commit_id: str
+    local_dir: str
+    files_downloaded: int = 0
+    files_present: int = 0
+    bytes_downloaded: int = 0
+    bytes_resumed: int = 0
+    files: list[DownloadedFile] = Field(default_factory=list)
