@@ -64,7 +64,7 @@ def normalize_patterns(patterns: str | Iterable[str] | None, what: str = "ignore
         return []
     if isinstance(patterns, str):
         return [patterns]
-    result = list(patterns)
+    result = list(patterns) if isinstance(patterns, Iterable) else [patterns]  # e.g. 123: refused below
     if not all(isinstance(p, str) and p for p in result):
         raise InvalidParameter(f"{what} must be a glob string or a list of glob strings, got {patterns!r}")
     return result
@@ -116,20 +116,22 @@ def scan_folder(
     ignore = list(ignore)
     skip = {os.path.realpath(p) for p in skip_paths}
     files: list[LocalFile] = []
-    visited: set[str] = set()
+    # The real folders above each folder still to walk: a link to one of them would loop forever. A link to
+    # any other folder inside is published as a copy, like a link to a file (the target is published too).
+    above: dict[str, frozenset[str]] = {}
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         real_dir = os.path.realpath(dirpath)
         _inside(folder, real_dir, dirpath)
-        if real_dir in visited:  # a symlink loop back to a folder already scanned
-            dirnames[:] = []
-            continue
-        visited.add(real_dir)
+        chain = above.pop(dirpath, frozenset()) | {real_dir}
         rel_dir = PurePosixPath(Path(dirpath).relative_to(folder).as_posix())
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if d not in SKIPPED_DIRS and not _matches(str(rel_dir / d) if str(rel_dir) != "." else d, ignore)
+            if d not in SKIPPED_DIRS
+            and not _matches(str(rel_dir / d) if str(rel_dir) != "." else d, ignore)
+            and os.path.realpath(os.path.join(dirpath, d)) not in chain
         )
+        above.update((os.path.join(dirpath, d), chain) for d in dirnames)
         for name in sorted(filenames):
             rel = name if str(rel_dir) == "." else f"{rel_dir}/{name}"
             full = os.path.join(dirpath, name)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter
+from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter, VerificationError
 from hub_tasks.hashcache import HashCache, default_cache_path
 from hub_tasks.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
 from hub_tasks.scan import LocalFile, check_folder, normalize_patterns, scan_folder
@@ -46,40 +46,50 @@ REPAIR_ROUNDS = 2
 LOG_EVERY_SECONDS = 5.0
 
 
+def open_hash_cache(choice: str | os.PathLike[str] | None) -> HashCache:
+    """The cache a `hash_cache` argument names: "default", a path, or None/"off" for none."""
+    if choice in (None, False, "off"):
+        return HashCache(None)
+    return HashCache(default_cache_path() if choice == DEFAULT_HASH_CACHE else choice)
+
+
 class Progress:
-    """Thread-safe byte and file counters per phase; feeds the callback and a throttled log line."""
+    """Thread-safe byte and file counters per phase; feeds the callback and a throttled log line.
+
+    Hashing and uploading overlap (uploads start every 64 hashed blobs), so each phase keeps its
+    own counters: [bytes_done, bytes_total, files_done, files_total].
+    """
 
     def __init__(self, callback: Callable[[ProgressEvent], None] | None, model_id: str) -> None:
         self._callback = callback
         self._model_id = model_id
         self._lock = threading.Lock()
         self._last_log = 0.0
-        self.phase = "hash"
-        self.bytes_done = self.bytes_total = self.files_done = self.files_total = 0
+        self._counts: dict[str, list[int]] = {"hash": [0, 0, 0, 0], "upload": [0, 0, 0, 0]}
 
     def start(self, phase: str, bytes_total: int = 0, files_total: int = 0) -> None:
         """Begin a phase with known totals (uploads grow theirs with `expect`)."""
         with self._lock:
-            self.phase, self.bytes_total, self.files_total = phase, bytes_total, files_total
-            self.bytes_done = self.files_done = 0
+            self._counts[phase] = [0, bytes_total, 0, files_total]
 
-    def expect(self, nbytes: int, files: int = 1) -> None:
-        """Raise the totals of the current phase."""
+    def expect(self, nbytes: int, files: int = 1, phase: str = "upload") -> None:
+        """Raise the totals of a phase."""
         with self._lock:
-            self.bytes_total += nbytes
-            self.files_total += files
+            self._counts[phase][1] += nbytes
+            self._counts[phase][3] += files
 
-    def add(self, nbytes: int = 0, files: int = 0) -> None:
-        """Count work done and report it."""
+    def add(self, phase: str, nbytes: int = 0, files: int = 0) -> None:
+        """Count work done in a phase and report it."""
         with self._lock:
-            self.bytes_done += nbytes
-            self.files_done += files
+            counts = self._counts[phase]
+            counts[0] += nbytes
+            counts[2] += files
             event = ProgressEvent(
-                phase=self.phase,
-                bytes_done=min(self.bytes_done, self.bytes_total),  # type: ignore[arg-type]
-                bytes_total=self.bytes_total,
-                files_done=self.files_done,
-                files_total=self.files_total,
+                phase=phase,  # type: ignore[arg-type]
+                bytes_done=min(counts[0], counts[1]),
+                bytes_total=counts[1],
+                files_done=counts[2],
+                files_total=counts[3],
             )
             now = time.monotonic()
             due = now - self._last_log >= LOG_EVERY_SECONDS
@@ -144,10 +154,7 @@ class Publisher:
         return normalize_patterns(o["ignore_file_pattern"])
 
     def _open_cache(self) -> HashCache:
-        choice = self.o["hash_cache"]
-        if choice in (None, False, "off"):
-            return HashCache(None)
-        return HashCache(default_cache_path() if choice == DEFAULT_HASH_CACHE else choice)
+        return open_hash_cache(self.o["hash_cache"])
 
     # -- 3. remote state ------------------------------------------------------------------------
     def _remote_files(self, revision: str) -> dict[str, RepoFile]:
@@ -185,7 +192,7 @@ class Publisher:
             return RemoteState(exists=True)
         head = client.resolve_ref(self.model_id, revision)
         tag_commit = client.resolve_ref_or_none(self.model_id, tag) if tag and tag in tags else None
-        return RemoteState(exists=True, head=head, tree=self._remote_files(revision), tag_commit=tag_commit)
+        return RemoteState(exists=True, head=head, tree=self._remote_files(head), tag_commit=tag_commit)
 
     def _ensure_repo(self, remote: RemoteState) -> None:
         if remote.exists:
@@ -203,16 +210,16 @@ class Publisher:
 
     # -- 4. hash and upload ---------------------------------------------------------------------
     def _hash_one(self, cache: HashCache, file: LocalFile) -> tuple[LocalFile, str]:
-        sha, hit = cache.hash(file, lambda n: self.progress.add(n))
-        self.progress.add(files=1)
+        sha, hit = cache.hash(file, lambda n: self.progress.add("hash", n))
+        self.progress.add("hash", files=1)
         with self._counter_lock:
             self.cache_hits += hit
             self.bytes_hashed += 0 if hit else file.size
         return file, sha
 
     def _upload_one(self, href: str, file: LocalFile) -> None:
-        self.client.upload_blob(self.model_id, href, file.abspath, file.size, lambda n: self.progress.add(n))
-        self.progress.add(files=1)
+        self.client.upload_blob(self.model_id, href, file.abspath, file.size, lambda n: self.progress.add("upload", n))
+        self.progress.add("upload", files=1)
         with self._counter_lock:
             self.bytes_uploaded += file.size
 
@@ -240,6 +247,7 @@ class Publisher:
         uploads: list[Future[None]] = []
         started = time.perf_counter()
         self.progress.start("hash", sum(f.size for f in files), len(files))
+        self.progress.start("upload")
         with (
             ThreadPoolExecutor(min(4, os.cpu_count() or 2), "hash") as hasher,
             ThreadPoolExecutor(workers, "upload") as uploader,
@@ -260,14 +268,10 @@ class Publisher:
                     seen.add(sha)
                     pending.append((sha, file))
                     if len(pending) >= LFS_BATCH_MAX:
-                        if not uploads:
-                            self.progress.start("upload")
                         uploads += self._negotiate(pending, remote, uploader)
                         pending = []
                 self.timings["hash"] = time.perf_counter() - started
                 if pending:
-                    if not uploads:
-                        self.progress.start("upload")
                     uploads += self._negotiate(pending, remote, uploader)
                 for done_upload in as_completed(uploads):
                     done_upload.result()
@@ -325,11 +329,22 @@ class Publisher:
 
             def landed(batch: list[FileChange] = batch, before: str | None = before) -> str | None:
                 head = self.client.resolve_ref_or_none(self.model_id, revision)
-                if head is None or head == before or not self._applied(batch, self._remote_files(revision)):
+                if head is None or head == before or not self._applied(batch, self._remote_files(head)):
                     return None
                 return head
 
-            parent = self.client._call_checked(send, landed, operation="create_commit", model_id=self.model_id)
+            try:
+                parent = self.client._call_checked(send, landed, operation="create_commit", model_id=self.model_id)
+            except InvalidParameter as exc:  # e.g. deleting a file someone else deleted meanwhile
+                now = self.client.resolve_ref_or_none(self.model_id, revision)
+                if now == before:
+                    raise
+                raise ConcurrentChangeError(
+                    f"a concurrent change was detected: {revision} moved to {now} while we committed, and the hub "
+                    f"refused our commit ({exc.message}); publish again",
+                    operation="push_model",
+                    model_id=self.model_id,
+                ) from exc
             made.append(parent)
         return made
 
@@ -379,7 +394,8 @@ class Publisher:
             self.timings["commit"] += time.perf_counter() - step
             step = time.perf_counter()
             head = self.client.resolve_ref(self.model_id, self.o["revision"])
-            remote = RemoteState(exists=True, head=head, tree=self._remote_files(self.o["revision"]))
+            # The tree of that very commit: a listing by branch name could already show a later commit.
+            remote = RemoteState(exists=True, head=head, tree=self._remote_files(head))
             self.timings["verify"] += time.perf_counter() - step
             problems = tree_differences(self.manifest, remote.tree, self.o["delete_missing"])
             if not problems:
@@ -473,3 +489,38 @@ def push_model(
         hash_cache=hash_cache,
         allow_secret_files=allow_secret_files,
     ).run()
+
+
+def verify_folder(
+    client: HubClient,
+    model_id: str,
+    model_dir: str | os.PathLike[str],
+    revision: str = "master",
+    ignore_file_pattern: str | Iterable[str] | None = None,
+    *,
+    delete_missing: bool = True,
+    hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
+    allow_secret_files: bool | Iterable[str] = False,
+) -> int:
+    """Check that `revision` holds exactly the folder's files (paths, sizes, sha256); returns how many.
+
+    Raises:
+        VerificationError: Any difference, listed path by path.
+    """
+    folder = check_folder(model_dir)
+    cache = open_hash_cache(hash_cache)
+    try:
+        files = scan_folder(folder, normalize_patterns(ignore_file_pattern), allow_secret_files, cache.files())
+        manifest = {f.path: (cache.hash(f)[0], f.size) for f in files}
+    finally:
+        cache.close()
+    remote = {f.path: f for f in client.get_model_files(model_id, revision, recursive=True) if f.is_file}
+    problems = tree_differences(manifest, remote, delete_missing)
+    if problems:
+        raise VerificationError(
+            f"{revision} differs from {folder}: {'; '.join(problems[:20])}"
+            + (f" ... and {len(problems) - 20} more" if len(problems) > 20 else ""),
+            operation="verify_folder",
+            model_id=model_id,
+        )
+    return len(manifest)
