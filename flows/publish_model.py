@@ -1,0 +1,263 @@
+"""The `publish_model` flow: check, log in, ensure the repo, push, tag, verify; report what changed.
+
+It leaves a markdown artifact (link, commit, tag, counts, changed files), an event
+`modelscope.model.published` (none for a no-op), and a Prefect asset `modelscope://owner/name`
+whose upstream is the published folder, so the UI shows lineage from the training flow. A repo
+this run created is deleted again when the push fails while it is still empty (opt out with
+`rollback_new_repo=False`); an existing repo is never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.assets import Asset, AssetProperties, materialize
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+from prefect.transactions import get_transaction, transaction
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub_tasks import (
+    HubClient,
+    ModelScopeCredentials,
+    PushResult,
+    create_tag,
+    login,
+    push_model,
+    verify_model_folder,
+)
+from hub_tasks.scan import check_folder, normalize_patterns, scan_folder
+from hub_tasks.tasks import hub_client, run_logger
+
+NAME = r"[A-Za-z0-9_.-]+"
+REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
+MAX_TABLE_ROWS = 200
+
+
+class Visibility(str, Enum):
+    """Who can see a new repo."""
+
+    public = "public"
+    internal = "internal"
+    private = "private"
+
+    @property
+    def code(self) -> int:
+        """The hub's number for it (5, 3, 1)."""
+        return {"public": 5, "internal": 3, "private": 1}[self.value]
+
+
+class PublishRequest(BaseModel):
+    """What to publish to the ModelScope Hub, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_id: str = Field(
+        pattern=rf"^{NAME}/{NAME}$",
+        description="Hub id as owner/name, e.g. alice/my-model.",
+        json_schema_extra={"position": 0},
+    )
+    model_dir: str = Field(
+        min_length=1,
+        description="Folder to publish; it must hold a configuration.json.",
+        json_schema_extra={"position": 1},
+    )
+    revision: str = Field(default="master", pattern=REF, description="Branch to publish to (it must exist).")
+    tag: str | None = Field(default=None, pattern=REF, description="Tag the new commit, e.g. v1.0 (never moved).")
+    commit_message: str = Field(default="upload model", min_length=1, description="Commit message.")
+    visibility: Visibility = Field(default=Visibility.public, description="Visibility if the repo is created.")
+    license: str = Field(default="Apache License 2.0", min_length=1, description="License if the repo is created.")
+    chinese_name: str | None = Field(default=None, description="Display name if the repo is created.")
+    original_model_id: str | None = Field(
+        default=None, pattern=rf"^{NAME}/{NAME}$", description="Base model this one was trained from."
+    )
+    ignore_patterns: list[str] = Field(default_factory=list, description="Globs of files to leave out.")
+    delete_missing: bool = Field(default=True, description="Remove hub files that are not in the folder.")
+    rollback_new_repo: bool = Field(
+        default=True, description="Delete the repo again if this run created it and the push failed."
+    )
+
+
+@task(name="Check the model folder", cache_policy=NO_CACHE)
+def check_model_folder(model_dir: str, ignore_patterns: list[str]) -> dict[str, int]:
+    """Refuse a bad folder before any remote call: configuration.json, symlinks, secret-looking files."""
+    files = scan_folder(check_folder(model_dir), normalize_patterns(ignore_patterns))
+    summary = {"files": len(files), "bytes": sum(f.size for f in files)}
+    run_logger().info("%s: %d files, %.1f MiB", model_dir, summary["files"], summary["bytes"] / 2**20)
+    return summary
+
+
+@task(name="Ensure the ModelScope repo exists", cache_policy=NO_CACHE)
+def ensure_model(request: PublishRequest, modelscope_credentials: ModelScopeCredentials | None = None) -> bool:
+    """Create the repo unless it exists; True when this run created it (and may roll it back)."""
+    with hub_client(modelscope_credentials) as client:
+        if client.model_exists(request.model_id):
+            return False
+        client.create_model(
+            request.model_id,
+            request.visibility.code,
+            request.license,
+            request.chinese_name,
+            request.original_model_id or "",
+        )
+    txn = get_transaction()
+    if txn is not None and request.rollback_new_repo:
+        txn.set("created_model", request.model_id)
+        txn.set("credentials", modelscope_credentials)
+    run_logger().info("created %s (%s)", request.model_id, request.visibility.value)
+    return True
+
+
+@ensure_model.on_rollback
+def _delete_created_model(txn) -> None:
+    """Undo a repo this run created, but only while it is still empty (never delete content)."""
+    model_id = txn.get("created_model", None)
+    if model_id is None:
+        return
+    credentials = txn.get("credentials", None)
+    client = credentials.get_client() if credentials is not None else HubClient()
+    with client:
+        if client.resolve_ref_or_none(model_id, "master") is not None:
+            run_logger().warning("kept %s: the failed run left commits in it", model_id)
+            return
+        client.delete_model(model_id, confirm=model_id)
+    run_logger().warning("rolled back %s: this run created it and the publish failed", model_id)
+
+
+def _report(request: PublishRequest, result: PushResult) -> str:
+    """The markdown artifact: link, commit, tag, counts, bytes, and the changed files."""
+    lines = [f"# Published [{request.model_id}]({result.model_url})", ""]
+    if result.noop:
+        lines += ["**No changes**: the revision already matched the folder, so no commit was made.", ""]
+    lines += [
+        "| | |",
+        "|---|---|",
+        f"| revision | `{result.revision}` |",
+        f"| commit | `{result.commit_id or 'none (no-op)'}` |",
+        f"| tag | `{result.tag or '-'}` |",
+        f"| files | {result.files_added} added, {result.files_changed} changed, {result.files_deleted} deleted, "
+        f"{result.files_unchanged} unchanged |",
+        f"| bytes | {result.bytes_uploaded:,} sent, {result.bytes_reused:,} already on the hub, "
+        f"{result.bytes_inline:,} inline |",
+        f"| new repo | {'yes' if result.created_repo else 'no'} |",
+        "",
+    ]
+    if result.changes:
+        lines += ["| change | path | size | kind |", "|---|---|---:|---|"]
+        lines += [
+            f"| {c.change} | `{c.path}` | {c.size:,} | {'lfs' if c.lfs else 'inline'} |"
+            for c in result.changes[:MAX_TABLE_ROWS]
+        ]
+        if len(result.changes) > MAX_TABLE_ROWS:
+            lines.append(f"| ... | {len(result.changes) - MAX_TABLE_ROWS} more | | |")
+    return "\n".join(lines)
+
+
+def _artifact_key(model_id: str) -> str:
+    return ("publish-" + "".join(c if c.isalnum() else "-" for c in model_id.lower()))[:64].strip("-")
+
+
+def _record_asset(request: PublishRequest, result: PushResult) -> None:
+    """Materialize `modelscope://owner/name` with the published folder as its upstream asset."""
+    owner, name = request.model_id.split("/")
+    model = Asset(
+        key=f"modelscope://{owner}/{name}", properties=AssetProperties(name=request.model_id, url=result.model_url)
+    )
+    folder = Asset(key=Path(request.model_dir).resolve().as_uri())
+
+    @materialize(
+        model, by="prefect-modelscope", asset_deps=[folder], cache_policy=NO_CACHE, name="Record the model asset"
+    )
+    def record() -> None:
+        model.add_metadata(
+            {"url": result.model_url, "commit_id": result.commit_id, "revision": result.revision, "tag": result.tag}
+        )
+
+    record()
+
+
+@flow(name="publish-model", log_prints=False)
+def publish_model(request: PublishRequest, modelscope_credentials: ModelScopeCredentials | None = None) -> PushResult:
+    """Publish a model folder to the ModelScope Hub and verify it.
+
+    Args:
+        request: What to publish and how.
+        modelscope_credentials: A saved credentials block (picked in the UI); env vars when None.
+
+    Returns:
+        The `PushResult` (commit id None when nothing changed).
+
+    Example:
+        ```python
+        from flows.publish_model import PublishRequest, publish_model
+        from hub_tasks import ModelScopeCredentials
+
+        publish_model(PublishRequest(model_id="alice/demo", model_dir="./out", tag="v1.0"),
+                      ModelScopeCredentials.load("BLOCK_NAME"))
+        ```
+    """
+    creds = modelscope_credentials
+    check_model_folder(request.model_dir, request.ignore_patterns)
+    login(modelscope_credentials=creds)
+    with transaction(write_on_commit=False):  # only for rollback; results are not written
+        ensure_model(request, creds)
+        result = push_model(
+            request.model_id,
+            request.model_dir,
+            request.visibility.code,
+            request.license,
+            request.chinese_name,
+            request.commit_message,
+            request.tag,
+            request.revision,
+            request.original_model_id,
+            request.ignore_patterns,
+            modelscope_credentials=creds,
+            delete_missing=request.delete_missing,
+        )
+    if request.tag:  # confirms the engine's tag: idempotent at the same commit, an error anywhere else
+        create_tag(request.model_id, request.tag, result.commit_id or request.revision, modelscope_credentials=creds)
+    verify_model_folder(
+        request.model_id,
+        request.model_dir,
+        request.tag or request.revision,
+        request.ignore_patterns,
+        request.delete_missing,
+        modelscope_credentials=creds,
+    )
+    create_markdown_artifact(
+        _report(request, result), key=_artifact_key(request.model_id), description=f"Publish of {request.model_id}"
+    )
+    if not result.noop:
+        _record_asset(request, result)
+        owner, name = request.model_id.split("/")
+        emit_event(
+            event="modelscope.model.published",
+            resource={
+                "prefect.resource.id": f"modelscope.model.{owner}/{name}",
+                "prefect.resource.name": request.model_id,
+                "modelscope.revision": result.revision,
+            },
+            payload=json.loads(
+                result.model_dump_json(
+                    include={
+                        "model_id",
+                        "model_url",
+                        "commit_id",
+                        "revision",
+                        "tag",
+                        "files_added",
+                        "files_changed",
+                        "files_deleted",
+                        "bytes_uploaded",
+                        "bytes_reused",
+                        "created_repo",
+                    }
+                )
+            ),
+        )
+    return result

@@ -1,0 +1,127 @@
+"""An example training flow: writes a tiny model folder, then publishes it.
+
+Run directly (or as a subflow) it publishes with `publish_model` as a subflow. Run as a
+deployment it emits `modelscope.training.completed` instead, carrying the model id and folder,
+and the `publish-model/after-training` deployment's trigger publishes it: training and
+publishing then run (and retry) as separate flow runs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+import tempfile
+from array import array
+from enum import Enum
+from pathlib import Path
+
+from prefect import flow, runtime
+from prefect.assets import Asset, materialize
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+from pydantic import Field
+
+from flows.publish_model import NAME, REF, PublishRequest, publish_model
+from hub_tasks import ModelScopeCredentials, PushResult
+from hub_tasks.tasks import run_logger
+
+TRAINING_COMPLETED = "modelscope.training.completed"
+
+
+class PublishMode(str, Enum):
+    """How the trained folder gets published."""
+
+    auto = "auto"  # event when running as a deployment, subflow otherwise
+    subflow = "subflow"
+    event = "event"
+    none = "none"
+
+
+def default_output_dir(model_id: str) -> Path:
+    """Where the example writes its model: a stable folder per model under the temp dir."""
+    return Path(tempfile.gettempdir()) / "prefect-modelscope" / "models" / model_id.replace("/", "--")
+
+
+def write_safetensors(path: Path, tensors: dict[str, array]) -> None:
+    """Write float32 tensors in the safetensors layout: 8-byte header size, JSON header, raw data."""
+    header, offset, blobs = {}, 0, []
+    for name, values in tensors.items():
+        raw = values.tobytes()
+        header[name] = {"dtype": "F32", "shape": [len(values)], "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        blobs.append(raw)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)  # the format pads the header to 8 bytes
+    with open(path, "wb") as handle:
+        handle.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
+def train(model_id: str, output_dir: Path, epochs: int, seed: int) -> dict[str, float]:
+    """ "Train": a seeded random walk over a small weight vector; writes the model folder."""
+    rng = random.Random(f"{model_id}:{seed}")
+    weights = array("f", (rng.gauss(0, 0.02) for _ in range(4096)))
+    loss = 1.0
+    for epoch in range(epochs):
+        loss *= 0.6 + 0.1 * rng.random()
+        for i in range(0, len(weights), 97):
+            weights[i] += rng.gauss(0, 0.01) * (epoch + 1)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_safetensors(output_dir / "model.safetensors", {"dense.weight": weights})
+    (output_dir / "configuration.json").write_text(
+        json.dumps({"framework": "pytorch", "task": "text-classification", "model": {"type": "tiny-demo"}}, indent=2)
+    )
+    (output_dir / "README.md").write_text(
+        f"# {model_id}\n\nA tiny demo model trained by the prefect-modelscope example flow.\n\n"
+        f"- epochs: {epochs}\n- seed: {seed}\n- final loss: {loss:.4f}\n"
+    )
+    return {"loss": round(loss, 6), "epochs": epochs}
+
+
+@flow(name="train-and-publish")
+def train_and_publish(
+    model_id: str = Field(default="demo/tiny-model", pattern=rf"^{NAME}/{NAME}$", description="Hub id, owner/name."),
+    output_dir: str | None = Field(default=None, description="Folder to write; a temp folder per model if empty."),
+    epochs: int = Field(default=2, ge=1, le=100, description="Training epochs."),
+    seed: int = Field(default=0, description="Random seed (same seed, same weights)."),
+    tag: str | None = Field(default=None, pattern=REF, description="Tag the published commit, e.g. v1.0."),
+    publish: PublishMode = Field(default=PublishMode.auto, description="Subflow, event, both by context, or none."),
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> PushResult | None:
+    """Train a tiny model, then publish it (as a subflow, or through an event when deployed).
+
+    Args:
+        model_id: Where to publish.
+        output_dir: The folder training writes.
+        epochs: Training epochs.
+        seed: Random seed.
+        tag: Tag for the published commit.
+        publish: `auto` emits `modelscope.training.completed` when running as a deployment and runs
+            `publish_model` as a subflow otherwise.
+        modelscope_credentials: Credentials block for the subflow.
+
+    Returns:
+        The subflow's `PushResult`, or None when publishing is left to the event trigger.
+    """
+    folder = Path(output_dir) if output_dir else default_output_dir(model_id)
+    folder_asset = Asset(key=folder.resolve().as_uri())
+
+    @materialize(folder_asset, by="prefect-modelscope-example", cache_policy=NO_CACHE, name="Train the model")
+    def train_step() -> dict[str, float]:
+        return train(model_id, folder, epochs, seed)
+
+    metrics = train_step()
+    run_logger().info("trained %s into %s: %s", model_id, folder, metrics)
+    mode = publish
+    if mode is PublishMode.auto:
+        mode = PublishMode.event if runtime.deployment.id else PublishMode.subflow
+    if mode is PublishMode.event:
+        emit_event(
+            event=TRAINING_COMPLETED,
+            resource={"prefect.resource.id": f"modelscope.model.{model_id}", "prefect.resource.name": model_id},
+            payload={"model_id": model_id, "model_dir": str(folder), "tag": tag or "", "metrics": metrics},
+        )
+        return None
+    if mode is PublishMode.subflow:
+        return publish_model(PublishRequest(model_id=model_id, model_dir=str(folder), tag=tag), modelscope_credentials)
+    return None
