@@ -1,48 +1,138 @@
-"""The main job, for now: local_hub plus the official SDK publishing and listing a generated folder."""
+"""The main job: train, publish, re-publish one changed file, and snapshot, on an embedded local_hub.
+
+    python3 dev.py demo [--keep] [--verbose]
+
+Starts local_hub on a free port (throw-away data, a "demo" user) and uses Prefect's embedded
+server in a temporary PREFECT_HOME; saves a ModelScopeCredentials block pointing at local_hub;
+runs the example training flow (which publishes as a subflow), takes a snapshot, changes one file
+and re-publishes with a new tag (only that file is sent), snapshots again, and prints a report.
+Everything is removed at the end unless --keep is given. Point the block at https://www.modelscope.cn
+with your own token and the same flows publish to the real hub.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 
-from local_hub import LocalHub
-
-DEMO_TOKEN = "ms-demo-token-not-a-secret"
-
-
-def make_folder(root: Path) -> Path:
-    """A small model folder: configuration, a README, a nested 3 MiB weight file."""
-    folder = root / "model"
-    (folder / "weights").mkdir(parents=True)
-    (folder / "configuration.json").write_text('{"framework": "pytorch", "task": "text-generation"}\n')
-    (folder / "README.md").write_text("# demo model\n")
-    (folder / "weights" / "model.safetensors").write_bytes(os.urandom(3 * 1024 * 1024))
-    return folder
+DEMO_TOKEN = "ms-demo-token-for-local-hub-only"
+MODEL_ID = "demo/tiny-model"
 
 
-def main() -> None:
-    """Start local_hub, publish with the SDK, list what landed, and print a report."""
-    with tempfile.TemporaryDirectory(prefix="demo-") as tmp, LocalHub(users={"demo": DEMO_TOKEN}) as hub:
-        os.environ.update(
-            MODELSCOPE_ENDPOINT=hub.url,
-            MODELSCOPE_HOME=f"{tmp}/home",
-            MODELSCOPE_CACHE=f"{tmp}/cache",
-            MODELSCOPE_UPLOAD_CACHE_ENABLED="false",
-            MODELSCOPE_DOWNLOAD_INTRA_CLOUD="false",
+def _environment(home: Path, verbose: bool) -> None:
+    """Isolate Prefect and the hash cache in `home`; must run before Prefect is imported."""
+    os.environ.update(
+        PREFECT_HOME=str(home / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_UI_ENABLED="false",
+        MODELSCOPE_CACHE=str(home / "modelscope-cache"),
+        PREFECT_LOGGING_LEVEL="INFO" if verbose else "WARNING",
+    )
+    for name in ("PREFECT_API_URL", "MODELSCOPE_API_TOKEN", "MODELSCOPE_ENDPOINT"):
+        os.environ.pop(name, None)
+
+
+def _fine_tune(folder: Path) -> None:
+    """Change exactly one file: nudge the weights (same size, new bytes)."""
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    for i in range(len(data) - 1, len(data) - 4097, -4):
+        data[i] ^= 0x01
+    weights.write_bytes(bytes(data))
+
+
+def _artifacts() -> list[tuple[str, str, str]]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [(a.key or "-", a.type or "-", str(a.data or "")) for a in client.read_artifacts() if a.key]
+
+
+def run(home: Path) -> None:
+    """The demo proper (Prefect already configured by `_environment`)."""
+    from flows.publish_model import PublishRequest, publish_model
+    from flows.snapshot_revisions import snapshot_revisions
+    from flows.train_and_publish import PublishMode, train_and_publish
+    from hub_tasks import ModelScopeCredentials
+    from local_hub import LocalHub
+
+    started = time.perf_counter()
+    with LocalHub(data_dir=home / "hub", users={"demo": DEMO_TOKEN}) as hub:
+        print(f"local_hub at {hub.url} (data in {home / 'hub'})")
+        credentials = ModelScopeCredentials(token=DEMO_TOKEN, endpoint=hub.url)
+        credentials.save("modelscope", overwrite=True)
+        folder, snapshots = home / "model", str(home / "snapshots")
+
+        first = train_and_publish(
+            model_id=MODEL_ID,
+            output_dir=str(folder),
+            tag="v1",
+            publish=PublishMode.subflow,
+            modelscope_credentials=credentials,
         )
-        from modelscope.hub.api import HubApi  # after the env: the SDK reads it once
+        snapshot_revisions(["demo"], snapshot_dir=snapshots, modelscope_credentials=credentials)
+        _fine_tune(folder)
+        hub.control.reset()  # count only what the re-publish sends
+        second = publish_model(
+            PublishRequest(model_id=MODEL_ID, model_dir=str(folder), tag="v2", commit_message="fine-tune"), credentials
+        )
+        sent = hub.control.stats()
+        after = snapshot_revisions(["demo"], snapshot_dir=snapshots, modelscope_credentials=credentials)
+        from flows.snapshots import diff
 
-        api = HubApi()
-        api.login(DEMO_TOKEN)
-        print(f"local_hub at {hub.url}")
-        print("created", api.create_model("demo/first-model"))
-        api.upload_folder(repo_id="demo/first-model", folder_path=str(make_folder(Path(tmp))))
-        for entry in api.get_model_files("demo/first-model"):
-            print(f"  {entry['Path']:40} {entry['Size']:>10} bytes")
-        stats = hub.control.stats()
-        print(f"hub received {stats['blob_bytes_received']} blob bytes in {stats['commits']} commit(s)")
+        first_snapshot, second_snapshot = sorted(Path(snapshots).glob("snapshot-*.json"))
+        changes = diff(_load(first_snapshot), _load(second_snapshot))
+        artifacts = _artifacts()
+
+    print("\n=== prefect-modelscope demo report ===")
+    print(f"model:        {first.model_url}")
+    print(
+        f"publish 1:    commit {first.commit_id} (tag v1): {first.files_added} files added, "
+        f"{first.bytes_uploaded:,} blob bytes + {first.bytes_inline:,} inline bytes sent"
+    )
+    print(
+        f"publish 2:    commit {second.commit_id} (tag v2): {second.files_changed} changed, {second.files_unchanged} "
+        f"unchanged; sent only {', '.join(c.path for c in second.changes)} = {second.bytes_uploaded:,} blob bytes "
+        f"(the hub received {sent['blob_bytes_received']:,} blob bytes in {sent['commits']} commit)"
+    )
+    print(f"snapshots:    {after.location} ({after.models} model(s), {after.changes} change(s) since the first)")
+    for change in changes:
+        print(f"  {change.kind:<15} {change.model_id} {change.ref or ''}: {change.old or '-'} -> {change.new or '-'}")
+    print("artifacts:    (in the Prefect server under " + os.environ["PREFECT_HOME"] + ")")
+    for key, kind, data in artifacts:
+        first_line = data.strip().splitlines()[0][:90] if data.strip() else ""
+        print(f"  {key:<36} {kind:<9} {first_line}")
+    print(f"done in {time.perf_counter() - started:.1f}s")
+
+
+def _load(path: Path):
+    from flows.snapshots import Snapshot
+
+    return Snapshot.model_validate_json(path.read_bytes())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo in a temporary home; remove it afterwards unless --keep."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary home (hub data, Prefect DB, snapshots)")
+    parser.add_argument("--verbose", action="store_true", help="show Prefect's run logs")
+    args = parser.parse_args(argv)
+    home = Path(tempfile.mkdtemp(prefix="prefect-modelscope-demo-"))
+    _environment(home, args.verbose)
+    try:
+        run(home)
+    finally:
+        if args.keep:
+            print(f"kept {home}: PREFECT_HOME={home / 'prefect'} prefect server start  # to browse the runs")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -128,3 +128,26 @@ def run_sdk(script: str, env: dict[str, str], timeout: float = 240) -> dict:
     if result.returncode != 0:
         raise AssertionError(f"SDK script failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server (SQLite) for the session; request it in flow and task tests."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture
+def credentials(hub: RunningHub, prefect_harness: None):
+    """A saved ModelScopeCredentials block named "test-hub" for alice, pointing at the session hub."""
+    from hub_tasks import HubSettings, ModelScopeCredentials
+
+    fast = HubSettings()
+    block = ModelScopeCredentials(
+        token=hub.tokens["alice"], endpoint=hub.url, retry_attempts=fast.retry_attempts,
+        retry_max_total_wait_seconds=2.0,
+    )
+    block.save("test-hub", overwrite=True)
+    return block

@@ -1,0 +1,96 @@
+"""Serve the project's deployments from one long-running process, for setups without a work pool.
+
+    python deployments/serve.py [--credentials-block modelscope] [--owners demo other-org]
+
+The same four deployments as deployments/prefect.yaml: snapshot-revisions/nightly (cron),
+publish-model/after-training (triggered by modelscope.training.completed), publish-model/manual
+(run from the UI) and train-and-publish/example.
+
+`pause_on_shutdown=False`, deliberately: with Prefect's default, stopping this process (an
+upgrade, a crash, a reboot) pauses the nightly schedule, and the audit silently stops until
+someone resumes it in the UI. Left unpaused, runs due while the process is down show up as Late
+in the UI (a visible signal) and the schedule continues once the process is back.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from prefect import serve
+from prefect.events import DeploymentEventTrigger
+from prefect.schedules import Cron
+
+from flows.publish_model import PublishRequest, publish_model
+from flows.snapshot_revisions import snapshot_revisions
+from flows.train_and_publish import TRAINING_COMPLETED, PublishMode, default_output_dir, train_and_publish
+
+
+def credentials_ref(block_name: str) -> dict:
+    """A parameter value that makes Prefect load the credentials block by name at run time."""
+    return {"$ref": {"block_document_slug": f"modelscope-credentials/{block_name}"}}
+
+
+def deployments(block_name: str = "modelscope", owners: list[str] | None = None) -> list:
+    """The four deployments, as `RunnerDeployment`s for `serve`."""
+    credentials = credentials_ref(block_name)
+    example_model = "demo/tiny-model"
+    return [
+        snapshot_revisions.to_deployment(
+            name="nightly",
+            tags=["modelscope", "audit"],
+            schedules=[Cron("0 3 * * *", timezone="Asia/Shanghai")],
+            parameters={"owners": owners or ["demo"], "modelscope_credentials": credentials},
+        ),
+        publish_model.to_deployment(
+            name="after-training",
+            tags=["modelscope", "publish"],
+            parameters={"modelscope_credentials": credentials},
+            triggers=[
+                DeploymentEventTrigger(
+                    expect={TRAINING_COMPLETED},
+                    match={"prefect.resource.id": "modelscope.model.*"},
+                    parameters={
+                        "request": {
+                            "model_id": "{{ event.payload.model_id }}",
+                            "model_dir": "{{ event.payload.model_dir }}",
+                            "tag": "{{ event.payload.tag }}",
+                            "commit_message": "publish after training run {{ event.payload.flow_run_name }}",
+                        },
+                        "modelscope_credentials": credentials,
+                    },
+                )
+            ],
+        ),
+        publish_model.to_deployment(
+            name="manual",
+            tags=["modelscope", "publish"],
+            parameters={
+                "request": PublishRequest(
+                    model_id=example_model, model_dir=str(default_output_dir(example_model))
+                ).model_dump(mode="json"),
+                "modelscope_credentials": credentials,
+            },
+        ),
+        train_and_publish.to_deployment(
+            name="example",
+            tags=["modelscope", "example"],
+            parameters={
+                "model_id": example_model,
+                "publish": PublishMode.auto.value,
+                "modelscope_credentials": credentials,
+            },
+        ),
+    ]
+
+
+def main() -> None:
+    """Parse arguments and serve until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--credentials-block", default="modelscope", help="name of the ModelScopeCredentials block")
+    parser.add_argument("--owners", nargs="+", default=["demo"], help="owners the nightly snapshot covers")
+    args = parser.parse_args()
+    serve(*deployments(args.credentials_block, args.owners), pause_on_shutdown=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Deployments from deployments/prefect.yaml on a real server with a process worker, end to end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timezone
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.exceptions import PrefectHTTPStatusError
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from hub_tasks import HubClient
+from tests.conftest import RunningHub
+from tests.e2e.conftest import DEMO_TOKEN, PrefectStack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+T = TypeVar("T")
+
+
+@contextmanager
+def api(stack: PrefectStack) -> Iterator[SyncPrefectClient]:
+    """A client of the e2e server (and the settings that make run_deployment use it)."""
+    with temporary_settings({PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as client:
+        yield client
+
+
+def poll(check: Callable[[], T | None], what: str, deadline: float = 180) -> T:
+    """Call `check` until it returns something, or fail after `deadline` seconds."""
+    stop = time.monotonic() + deadline
+    while time.monotonic() < stop:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runs_of(client: SyncPrefectClient, deployment: str) -> list[FlowRun]:
+    flow_name, name = deployment.split("/")
+    found = client.read_deployment_by_name(f"{flow_name}/{name}")
+    return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id])), limit=50)
+
+
+def final(client: SyncPrefectClient, run_id: Any) -> FlowRun | None:
+    run = client.read_flow_run(run_id)
+    return run if run.state and run.state.is_final() else None
+
+
+def test_training_event_triggers_the_publish_deployment(stack: PrefectStack, hub: RunningHub, tmp_path) -> None:
+    out = tmp_path / "tiny-model"
+    with api(stack) as client:
+        training = run_deployment(
+            "train-and-publish/example",
+            parameters={"output_dir": str(out), "tag": "v1"},
+            timeout=240,
+            poll_interval=1,
+            as_subflow=False,
+        )
+        assert training.state is not None and training.state.is_completed(), training.state
+
+        def published() -> FlowRun | None:
+            for run in runs_of(client, "publish-model/after-training"):
+                if run.parameters.get("request", {}).get("model_dir") == str(out):
+                    return final(client, run.id)
+            return None
+
+        run = poll(published, "the after-training publish run")
+    assert run.state is not None and run.state.is_completed(), run.state
+    request = run.parameters["request"]
+    assert request["model_id"] == "demo/tiny-model"
+    assert request["tag"] == "v1"
+    assert request["commit_message"] == f"publish after training run {training.name}"
+    with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as hub_client:
+        files = {f.path for f in hub_client.get_model_files("demo/tiny-model", "v1", recursive=True)}
+    assert files == {"configuration.json", "model.safetensors", "README.md"}
+
+
+def test_manual_publish_runs_with_ui_parameters_and_has_a_form_schema(
+    stack: PrefectStack, hub: RunningHub, tmp_path
+) -> None:
+    folder = tmp_path / "manual"
+    folder.mkdir()
+    (folder / "configuration.json").write_text('{"framework": "pytorch"}')
+    (folder / "weights.bin").write_bytes(b"\x01" * 100_000)
+    with api(stack) as client:
+        deployment = client.read_deployment_by_name("publish-model/manual")
+        schema = deployment.parameter_openapi_schema
+        form = schema["definitions"]["PublishRequest"]["properties"]
+        assert {"model_id", "model_dir", "revision", "tag", "visibility", "license", "delete_missing"} <= set(form)
+        assert all(field.get("description") for field in form.values())
+        assert schema["definitions"]["Visibility"]["enum"] == ["public", "internal", "private"]
+        assert form["revision"]["default"] == "master"
+        assert schema["properties"]["modelscope_credentials"]["anyOf"][0]["$ref"].endswith("ModelScopeCredentials")
+        with pytest.raises(PrefectHTTPStatusError):  # enforce_parameter_schema: the server refuses it
+            client.create_flow_run_from_deployment(deployment.id, parameters={"request": {"model_id": "no-slash"}})
+        request = {"model_id": "demo/manual-model", "model_dir": str(folder), "visibility": "private", "tag": "v1"}
+        run = run_deployment(
+            "publish-model/manual", parameters={"request": request}, timeout=240, poll_interval=1, as_subflow=False
+        )
+    assert run.state is not None and run.state.is_completed(), run.state
+    with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as hub_client:
+        model = hub_client.get_model("demo/manual-model")
+        assert model.visibility == 1
+        assert hub_client.resolve_ref("demo/manual-model", "v1") == hub_client.resolve_ref("demo/manual-model")
+
+
+def test_nightly_snapshot_is_scheduled_by_cron_and_runs(stack: PrefectStack, hub: RunningHub) -> None:
+    with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as hub_client:
+        hub_client.create_model("demo/audited")
+    with api(stack) as client:
+        deployment = client.read_deployment_by_name("snapshot-revisions/nightly")
+        (schedule,) = deployment.schedules
+        assert schedule.schedule.cron == "0 3 * * *"
+        assert schedule.schedule.timezone == "Asia/Shanghai"
+        assert schedule.active
+
+        def scheduled() -> list[FlowRun]:
+            return [r for r in runs_of(client, "snapshot-revisions/nightly") if r.state and r.state.is_scheduled()]
+
+        upcoming = poll(scheduled, "the scheduler to create nightly runs", deadline=60)
+        for run in upcoming:
+            local = run.expected_start_time.astimezone(ZoneInfo("Asia/Shanghai"))
+            assert (local.hour, local.minute) == (3, 0), run.expected_start_time.astimezone(timezone.utc)
+        run = run_deployment("snapshot-revisions/nightly", timeout=240, poll_interval=1, as_subflow=False)
+    assert run.state is not None and run.state.is_completed(), run.state
