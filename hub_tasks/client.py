@@ -124,6 +124,8 @@ class HubClient(TransferMixin):
         self.settings = base.model_copy(update=updates)
         self.endpoint = self.settings.endpoint
         self.git_token: SecretStr | None = None
+        # Called before every request; the Prefect layer plugs a shared rate limit in here.
+        self.throttle: Callable[[], None] | None = None
         self._session = requests.Session()
         self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # the token is never a jar entry
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(16, 2 * self.settings.upload_max_workers))
@@ -248,6 +250,8 @@ class HubClient(TransferMixin):
         """One HTTP exchange, following redirects by hand so auth never crosses to another host."""
         timeout = timeout or (self.settings.connect_timeout, self.settings.read_timeout)
         extra = kwargs.pop("headers", None) or {}
+        if self.throttle is not None:  # e.g. a Prefect rate limit shared by every worker
+            self.throttle()
         for _ in range(6):
             data = body() if callable(body) else body
             try:

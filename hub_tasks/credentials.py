@@ -71,6 +71,12 @@ class ModelScopeCredentials(CredentialsBlock):
         default=None, ge=1, le=64, title="Parallel transfers", description="Parallel blob uploads and downloads."
     )
 
+    rate_limit: str | None = Field(
+        default=None,
+        title="Hub rate limit",
+        description="Name of a Prefect global concurrency limit with slot decay; every hub request takes a slot.",
+    )
+
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str) -> str:
@@ -89,7 +95,9 @@ class ModelScopeCredentials(CredentialsBlock):
             )
             if getattr(self, name) is not None
         }
-        return HubSettings().model_copy(update={**knobs, "token": self.token, "endpoint": self.endpoint})
+        # Constructor arguments, not an update of HubSettings(): the environment's value of a field the
+        # block sets is then never read, so a malformed MODELSCOPE_ENDPOINT cannot break a block with its own.
+        return HubSettings(**knobs, token=self.token, endpoint=self.endpoint)
 
     def get_client(self) -> HubClient:
         """A configured `HubClient` (use it as a context manager to close its connections).
@@ -99,6 +107,8 @@ class ModelScopeCredentials(CredentialsBlock):
 
         Example:
             ```python
+            from hub_tasks import ModelScopeCredentials
+
             with ModelScopeCredentials.load("BLOCK_NAME").get_client() as client:
                 print(client.login().username)
             ```

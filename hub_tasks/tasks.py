@@ -19,9 +19,13 @@ No task caches by default (mutating tasks must not; reads should show fresh hub 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,9 +39,20 @@ from prefect.logging import get_run_logger
 from prefect.tasks import Task, exponential_backoff
 
 from hub_tasks.client import HubClient
+from hub_tasks.concurrency import rate_limiter
 from hub_tasks.credentials import ModelScopeCredentials
-from hub_tasks.errors import is_retryable
-from hub_tasks.types import LoginResult, ModelInfo, ModelPage, ProgressEvent, PushResult, RepoFile
+from hub_tasks.errors import AlreadyExistsError, NotExistError, is_retryable
+from hub_tasks.settings import HubSettings
+from hub_tasks.types import (
+    DownloadResult,
+    LoginResult,
+    ModelInfo,
+    ModelPage,
+    ProgressEvent,
+    PushResult,
+    RepoFile,
+    Revision,
+)
 
 TASK_RETRIES = 3
 READ_TIMEOUT_SECONDS = 900
@@ -54,7 +69,8 @@ def retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any
     return False
 
 
-def _options(name: str, timeout: float = READ_TIMEOUT_SECONDS) -> dict[str, Any]:
+def hub_task_options(name: str, timeout: float = READ_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """The options every hub task shares (retry policy, timeout, no caching, the `modelscope` tag)."""
     return {
         "name": name,
         "retries": TASK_RETRIES,
@@ -75,17 +91,54 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter:
         return logging.getLogger("hub_tasks.tasks")
 
 
+def is_task_retry() -> bool:
+    """True in a task attempt after the first. Retries follow only transient failures, whose request
+    may have taken effect with its answer lost; the client's own "check, then retry" does not span
+    task attempts, so mutating tasks repeat that check here."""
+    context = TaskRunContext.get()
+    return context is not None and context.task_run.run_count > 1
+
+
+_SHARED: OrderedDict[str, HubClient] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 16
+
+
+def _fingerprint(settings: HubSettings) -> str:
+    """Identifies a configuration without keeping the token itself as a key."""
+    token = settings.token.get_secret_value() if settings.token else ""
+    described = settings.model_dump(mode="json", exclude={"token"})
+    return hashlib.sha256(json.dumps([described, token], sort_keys=True).encode()).hexdigest()
+
+
 @contextmanager
-def hub_client(modelscope_credentials: ModelScopeCredentials | None):
-    """A client from the block, or from `HubSettings` (the SDK's env vars) when there is none."""
-    client = modelscope_credentials.get_client() if modelscope_credentials is not None else HubClient()
-    try:
-        yield client
-    finally:
-        client.close()
+def hub_client(modelscope_credentials: ModelScopeCredentials | None, *, shared: bool = True) -> Iterator[HubClient]:
+    """A client from the block, or from `HubSettings` (the SDK's env vars) when there is none.
+
+    Tasks of one process share one client per configuration, so fan-outs (a snapshot of
+    thousands of models) reuse pooled connections instead of opening new ones per task.
+    `shared=False` gives a private client, for operations that change its state (login).
+    """
+    settings = modelscope_credentials.settings() if modelscope_credentials is not None else HubSettings()
+    limit = modelscope_credentials.rate_limit if modelscope_credentials is not None else None
+    if not shared:
+        with HubClient(settings=settings) as private:
+            private.throttle = rate_limiter(limit) if limit else None
+            yield private
+        return
+    key = _fingerprint(settings) + (limit or "")
+    with _SHARED_LOCK:
+        client = _SHARED.get(key)
+        if client is None:
+            client = _SHARED[key] = HubClient(settings=settings)
+            client.throttle = rate_limiter(limit) if limit else None
+            if len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)  # not closed: another thread may still be using it
+        _SHARED.move_to_end(key)
+    yield client
 
 
-@task(**_options("Log in to ModelScope"))
+@task(**hub_task_options("Log in to ModelScope"))
 def login(
     access_token: str | None = None,
     modelscope_credentials: ModelScopeCredentials | None = None,
@@ -114,7 +167,7 @@ def login(
             return login(modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME")).username
         ```
     """
-    with hub_client(modelscope_credentials) as client:
+    with hub_client(modelscope_credentials, shared=False) as client:
         result = client.login(access_token)
         if git_token_secret_block and client.git_token is not None:
             from prefect.blocks.system import Secret
@@ -124,7 +177,7 @@ def login(
     return result
 
 
-@task(**_options("Create a ModelScope model"))
+@task(**hub_task_options("Create a ModelScope model"))
 def create_model(
     model_id: str,
     visibility: int = 5,
@@ -162,10 +215,16 @@ def create_model(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        return client.create_model(model_id, visibility, license, chinese_name, original_model_id)
+        try:
+            return client.create_model(model_id, visibility, license, chinese_name, original_model_id)
+        except AlreadyExistsError:
+            if not is_task_retry():
+                raise
+            run_logger().info("%s exists: the previous attempt created it and lost the answer", model_id)
+            return client.model_url(model_id)
 
 
-@task(**_options("Delete a ModelScope model"))
+@task(**hub_task_options("Delete a ModelScope model"))
 def delete_model(
     model_id: str, confirm: str | None = None, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> None:
@@ -192,11 +251,17 @@ def delete_model(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        client.delete_model(model_id, confirm=confirm)
+        try:
+            client.delete_model(model_id, confirm=confirm)
+        except NotExistError:
+            if not is_task_retry():
+                raise
+            run_logger().info("%s is gone: the previous attempt deleted it and lost the answer", model_id)
+            return
     run_logger().info("deleted %s", model_id)
 
 
-@task(**_options("Get a ModelScope model"))
+@task(**hub_task_options("Get a ModelScope model"))
 def get_model(
     model_id: str, revision: str | None = None, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> ModelInfo:
@@ -227,7 +292,7 @@ def get_model(
         return client.get_model(model_id, revision)
 
 
-@task(**_options("Check a ModelScope model exists"))
+@task(**hub_task_options("Check a ModelScope model exists"))
 def model_exists(model_id: str, modelscope_credentials: ModelScopeCredentials | None = None) -> bool:
     """True when the model exists and the token may see it.
 
@@ -252,7 +317,7 @@ def model_exists(model_id: str, modelscope_credentials: ModelScopeCredentials | 
         return client.model_exists(model_id)
 
 
-@task(**_options("List ModelScope models"))
+@task(**hub_task_options("List ModelScope models"))
 def list_models(
     owner_or_group: str,
     page_number: int = 1,
@@ -287,7 +352,7 @@ def list_models(
         return client.list_models(owner_or_group, page_number, page_size)
 
 
-@task(**_options("List all ModelScope models of an owner"))
+@task(**hub_task_options("List all ModelScope models of an owner"))
 def list_all_models(
     owner_or_group: str, page_size: int = 100, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> list[ModelInfo]:
@@ -319,7 +384,7 @@ def list_all_models(
         return list(client.iter_models(owner_or_group, page_size))
 
 
-@task(**_options("List ModelScope model revisions"))
+@task(**hub_task_options("List ModelScope model revisions"))
 def list_model_revisions(
     model_id: str, cutoff_timestamp: int | None = None, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> list[str]:
@@ -351,7 +416,7 @@ def list_model_revisions(
         return client.list_model_revisions(model_id, cutoff_timestamp)
 
 
-@task(**_options("Get ModelScope branches and tags"))
+@task(**hub_task_options("Get ModelScope branches and tags"))
 def get_model_branches_and_tags(
     model_id: str, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> tuple[list[str], list[str]]:
@@ -382,7 +447,7 @@ def get_model_branches_and_tags(
         return client.get_model_branches_and_tags(model_id)
 
 
-@task(**_options("Get ModelScope model files"))
+@task(**hub_task_options("Get ModelScope model files"))
 def get_model_files(
     model_id: str,
     revision: str | None = None,
@@ -423,7 +488,7 @@ def get_model_files(
         return client.get_model_files(model_id, revision, root, recursive, headers)
 
 
-@task(**_options("Tag a ModelScope model"))
+@task(**hub_task_options("Tag a ModelScope model"))
 def create_tag(
     model_id: str, tag: str, revision: str = "master", modelscope_credentials: ModelScopeCredentials | None = None
 ) -> str:
@@ -467,7 +532,7 @@ class _ProgressReporter:
         self.marker: tuple[str, bool] | None = None
         self.lock = threading.Lock()
         if TaskRunContext.get() is not None:
-            key = "publish-" + "".join(c if c.isalnum() else "-" for c in model_id.lower())
+            key = "upload-progress-" + "".join(c if c.isalnum() else "-" for c in model_id.lower())
             self.artifact_id = create_progress_artifact(
                 0.0, key=key[:64].strip("-"), description=f"Publishing {model_id}"
             )
@@ -496,8 +561,15 @@ class _ProgressReporter:
             overall = percent / 2 if event.phase == "hash" else 50 + percent / 2
             update_progress_artifact(self.artifact_id, overall, description=f"{event.phase} {percent:.0f}%")
 
+    def finish(self, result: PushResult) -> None:
+        """Fill the bar: a publish with no blob to upload (small files, reused blobs, a no-op) never
+        reports an upload phase, and would otherwise stay at the 50 % where hashing ends."""
+        if self.artifact_id is not None:
+            what = "no changes" if result.noop else f"commit {result.commit_id}"
+            update_progress_artifact(self.artifact_id, 100.0, description=f"published {self.model_id}: {what}")
 
-@task(**_options("Publish a model folder to ModelScope", TRANSFER_TIMEOUT_SECONDS))
+
+@task(**hub_task_options("Publish a model folder to ModelScope", TRANSFER_TIMEOUT_SECONDS))
 def push_model(
     model_id: str,
     model_dir: str,
@@ -572,8 +644,168 @@ def push_model(
             progress=reporter,
             allow_secret_files=allow_secret_files,
         )
+    reporter.finish(result)
     what = "no changes, no commit" if result.noop else f"commit {result.commit_id}"
     run_logger().info(
         "published %s: %s, %d bytes sent, %d reused", model_id, what, result.bytes_uploaded, result.bytes_reused
     )
     return result
+
+
+@task(**hub_task_options("Get ModelScope refs with commit ids"))
+def get_model_refs(model_id: str, modelscope_credentials: ModelScopeCredentials | None = None) -> list[Revision]:
+    """Every branch and tag of a model with the commit id it points at.
+
+    Args:
+        model_id: "owner/name".
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        Branches, then tags (newest first), each with `commit_id`.
+
+    Raises:
+        NotExistError: No such model (not retried).
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, get_model_refs
+
+        @flow
+        def heads(model_id: str) -> dict:
+            refs = get_model_refs(model_id, modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME"))
+            return {r.name: r.commit_id for r in refs}
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.get_model_refs(model_id)
+
+
+@task(**hub_task_options("Verify a published ModelScope model", TRANSFER_TIMEOUT_SECONDS))
+def verify_model_folder(
+    model_id: str,
+    model_dir: str,
+    revision: str = "master",
+    ignore_file_pattern: str | list[str] | None = None,
+    delete_missing: bool = True,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> int:
+    """Check that a revision holds exactly a folder's files (paths, sizes, sha256).
+
+    Args:
+        model_id: "owner/name".
+        model_dir: The local folder.
+        revision: Branch, tag or commit to check.
+        ignore_file_pattern: Globs left out of the comparison.
+        delete_missing: Also require that the hub has no extra files.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        How many files matched.
+
+    Raises:
+        VerificationError: Any difference, listed path by path (not retried).
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, verify_model_folder
+
+        @flow
+        def check(folder: str):
+            verify_model_folder("alice/demo", folder, "v1.0",
+                                modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME"))
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.verify_folder(model_id, model_dir, revision, ignore_file_pattern, delete_missing=delete_missing)
+
+
+@task(**hub_task_options("Fetch a meta file from a URL", TRANSFER_TIMEOUT_SECONDS))
+def fetch_meta_files_from_url(
+    url: str,
+    out_path: str,
+    chunk_size: int = 1024,
+    mode: str = "reuse_dataset_if_exists",
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> str:
+    """Download a meta file (csv, jsonl, ...) into `out_path` atomically; returns the local path.
+
+    Unlike the SDK: http(s) only, timeouts, typed errors that write nothing, temp-then-rename,
+    Range resume, reuse only of a completed download (checked against its sidecar), the token only
+    for the hub's own origin, and bytes saved exactly as served (`chunk_size` is a read size in
+    bytes; no jsonl-to-csv conversion).
+
+    Args:
+        url: http(s) URL.
+        out_path: Folder to write into.
+        chunk_size: Streaming read size in bytes.
+        mode: "reuse_dataset_if_exists" or "force_redownload".
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        The local file path.
+
+    Raises:
+        InvalidParameter: Bad URL, mode, chunk size or out_path (before any request).
+        NotExistError: The URL answered 404 (not retried).
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, fetch_meta_files_from_url
+
+        @flow
+        def fetch(url: str) -> str:
+            return fetch_meta_files_from_url(url, "./meta",
+                                             modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME"))
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.fetch_meta_files_from_url(url, out_path, chunk_size, mode)
+
+
+@task(**hub_task_options("Download a ModelScope model", TRANSFER_TIMEOUT_SECONDS))
+def download_model(
+    model_id: str,
+    local_dir: str,
+    revision: str = "master",
+    allow_patterns: str | list[str] | None = None,
+    ignore_patterns: str | list[str] | None = None,
+    max_workers: int = 4,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> DownloadResult:
+    """Mirror a revision into `local_dir`: fetch what is missing or different, verify every file.
+
+    A retry after a transient failure resumes: files already verified are not fetched again, and
+    partial files continue with Range.
+
+    Args:
+        model_id: "owner/name".
+        local_dir: Target folder.
+        revision: Branch, tag or commit.
+        allow_patterns: Only paths or names matching these globs.
+        ignore_patterns: Leave out paths or names matching these globs.
+        max_workers: Parallel downloads.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        A `DownloadResult` (files downloaded and already present, bytes, the revision's commit id).
+
+    Raises:
+        DownloadError: Some files could not be fetched or verified (all are listed).
+        NotExistError: No such model or revision.
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, download_model
+
+        @flow
+        def mirror(model_id: str):
+            return download_model(model_id, "./mirror",
+                                  modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME")).commit_id
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.download_model(model_id, local_dir, revision, allow_patterns, ignore_patterns, max_workers)

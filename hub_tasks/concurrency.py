@@ -1,0 +1,91 @@
+"""Prefect global concurrency for hub work: a per-model publish lock and a shared hub rate limit.
+
+Both use Prefect's own global concurrency limits, so they hold across every worker, process and
+machine that talks to the same Prefect API; nothing else needs to be deployed.
+
+- The publish lock is a limit of 1 named after the model, taken with a lease: a worker that
+  crashes stops renewing it, and the slot frees itself after `lease_seconds`.
+- The rate limit is a limit with slot decay that every hub request takes a slot from (see
+  `ModelScopeCredentials.rate_limit`); create it once with e.g.
+  `prefect gcl create modelscope-api --limit 20 --slot-decay-per-second 10`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency, rate_limit
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+log = logging.getLogger("hub_tasks.concurrency")
+LOCK_PREFIX = "modelscope-publish-"
+
+
+def publish_lock_name(model_id: str) -> str:
+    """The lock's limit name for a model: `modelscope-publish-<owner>--<name>` (no '/' allowed).
+
+    Example:
+        >>> publish_lock_name("alice/demo")
+        'modelscope-publish-alice--demo'
+    """
+    return LOCK_PREFIX + model_id.replace("/", "--")
+
+
+def ensure_limit(name: str, limit: int = 1, slot_decay_per_second: float | None = None) -> None:
+    """Create the global concurrency limit unless it exists (a concurrent creator winning is fine)."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        with suppress(ObjectAlreadyExists):
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=limit, slot_decay_per_second=slot_decay_per_second)
+            )
+
+
+@contextmanager
+def model_lock(
+    model_id: str, name: str | None = None, timeout_seconds: float | None = 3600, lease_seconds: float = 300
+) -> Iterator[str]:
+    """Hold the model's publish lock (limit 1, lease-based) for the duration of the block.
+
+    Args:
+        model_id: The model being written.
+        name: The limit's name; `publish_lock_name(model_id)` when None.
+        timeout_seconds: How long to wait for the lock before `TimeoutError` (None: forever).
+        lease_seconds: How long a crashed holder keeps the lock before it frees itself.
+
+    Yields:
+        The lock's name.
+
+    Example:
+        ```python
+        with model_lock("alice/demo"):
+            ...  # no other publish of alice/demo runs here, on any worker
+        ```
+    """
+    lock = name or publish_lock_name(model_id)
+    ensure_limit(lock, 1)
+    log.info("waiting for the publish lock %s", lock)
+    with concurrency(lock, occupy=1, timeout_seconds=timeout_seconds, lease_duration=lease_seconds, strict=True):
+        log.info("holding the publish lock %s", lock)
+        yield lock
+
+
+def rate_limiter(name: str) -> Callable[[], None]:
+    """A throttle for `HubClient.throttle`: each hub request takes one slot of the `name` limit.
+
+    The limit must exist and have slot decay (that is what makes it a rate); a missing limit
+    fails the request (strict), so a mistyped name never silently disables the budget.
+    """
+
+    def throttle() -> None:
+        rate_limit(name, occupy=1, strict=True)
+
+    return throttle
