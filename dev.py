@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Bootstrap and run: `python3 dev.py test` or `python3 dev.py demo` on a machine with only python3.
 
+Also `python3 dev.py test-scale` (the PostgreSQL tier at full size: 2,000 models), `lint`, and
+`bench NAME` (benchmarks/bench_NAME.py).
+
 Creates `.venv` next to this file, installs the project with its dev extra (again only when
 pyproject.toml changed), then runs the test suite (ruff + pytest) or the demo inside it.
 """
@@ -34,7 +37,7 @@ def ensure_venv() -> None:
 
 def main(argv: list[str]) -> int:
     """Dispatch `test`, `demo`, `lint` or `bench NAME`; extra arguments go to the tool."""
-    if not argv or argv[0] not in ("test", "demo", "lint", "bench"):
+    if not argv or argv[0] not in ("test", "test-scale", "demo", "lint", "bench"):
         print(__doc__)
         return 2
     ensure_venv()
@@ -45,6 +48,9 @@ def main(argv: list[str]) -> int:
         if lint.returncode or command == "lint":
             return lint.returncode
         return subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
+    if command == "test-scale":
+        scale = {**env, "SCALE_MODELS": env.get("SCALE_MODELS", "2000")}
+        return subprocess.run([str(PY), "-m", "pytest", "tests/scale", *rest], cwd=ROOT, env=scale).returncode
     if command == "demo":
         return subprocess.run([str(PY), "-m", "flows.demo", *rest], cwd=ROOT, env=env).returncode
     script = ROOT / "benchmarks" / f"bench_{rest[0]}.py"

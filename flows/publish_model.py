@@ -10,6 +10,8 @@ this run created is deleted again when the push fails while it is still empty (o
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from hub_tasks import (
     push_model,
     verify_model_folder,
 )
+from hub_tasks.concurrency import model_lock
 from hub_tasks.scan import check_folder, normalize_patterns, scan_folder
 from hub_tasks.tasks import hub_client, run_logger
 
@@ -80,6 +83,33 @@ class PublishRequest(BaseModel):
     rollback_new_repo: bool = Field(
         default=True, description="Delete the repo again if this run created it and the push failed."
     )
+
+
+class PublishLock(BaseModel):
+    """The per-model lock that keeps two publishes of one model from interleaving (on any worker)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Take the model's lock around the write phase.")
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[^/%&<>]+$",
+        description="Global concurrency limit to use; modelscope-publish-<owner>--<name> if empty.",
+    )
+    timeout_seconds: float = Field(default=3600, gt=0, description="Give up waiting for the lock after this long.")
+    lease_seconds: float = Field(
+        default=300, ge=30, description="A crashed holder's lock frees itself after this long."
+    )
+
+
+@contextmanager
+def write_lock(model_id: str, lock: PublishLock) -> Iterator[None]:
+    """The model's publish lock, or nothing when disabled."""
+    if not lock.enabled:
+        yield
+        return
+    with model_lock(model_id, lock.name, lock.timeout_seconds, lock.lease_seconds):
+        yield
 
 
 @task(name="Check the model folder", cache_policy=NO_CACHE)
@@ -181,12 +211,18 @@ def _record_asset(request: PublishRequest, result: PushResult) -> None:
 
 
 @flow(name="publish-model", log_prints=False)
-def publish_model(request: PublishRequest, modelscope_credentials: ModelScopeCredentials | None = None) -> PushResult:
+def publish_model(
+    request: PublishRequest,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+    lock: PublishLock = PublishLock(),
+) -> PushResult:
     """Publish a model folder to the ModelScope Hub and verify it.
 
     Args:
         request: What to publish and how.
         modelscope_credentials: A saved credentials block (picked in the UI); env vars when None.
+        lock: The per-model publish lock taken around the write phase (ensure repo, push, tag,
+            verify), so that two runs for one model never interleave, even on different workers.
 
     Returns:
         The `PushResult` (commit id None when nothing changed).
@@ -203,32 +239,35 @@ def publish_model(request: PublishRequest, modelscope_credentials: ModelScopeCre
     creds = modelscope_credentials
     check_model_folder(request.model_dir, request.ignore_patterns)
     login(modelscope_credentials=creds)
-    with transaction(write_on_commit=False):  # only for rollback; results are not written
-        ensure_model(request, creds)
-        result = push_model(
+    with write_lock(request.model_id, lock):
+        with transaction(write_on_commit=False):  # only for rollback; results are not written
+            ensure_model(request, creds)
+            result = push_model(
+                request.model_id,
+                request.model_dir,
+                request.visibility.code,
+                request.license,
+                request.chinese_name,
+                request.commit_message,
+                request.tag,
+                request.revision,
+                request.original_model_id,
+                request.ignore_patterns,
+                modelscope_credentials=creds,
+                delete_missing=request.delete_missing,
+            )
+        if request.tag:  # confirms the engine's tag: idempotent at the same commit, an error anywhere else
+            create_tag(
+                request.model_id, request.tag, result.commit_id or request.revision, modelscope_credentials=creds
+            )
+        verify_model_folder(
             request.model_id,
             request.model_dir,
-            request.visibility.code,
-            request.license,
-            request.chinese_name,
-            request.commit_message,
-            request.tag,
-            request.revision,
-            request.original_model_id,
+            request.tag or request.revision,
             request.ignore_patterns,
+            request.delete_missing,
             modelscope_credentials=creds,
-            delete_missing=request.delete_missing,
         )
-    if request.tag:  # confirms the engine's tag: idempotent at the same commit, an error anywhere else
-        create_tag(request.model_id, request.tag, result.commit_id or request.revision, modelscope_credentials=creds)
-    verify_model_folder(
-        request.model_id,
-        request.model_dir,
-        request.tag or request.revision,
-        request.ignore_patterns,
-        request.delete_missing,
-        modelscope_credentials=creds,
-    )
     create_markdown_artifact(
         _report(request, result), key=_artifact_key(request.model_id), description=f"Publish of {request.model_id}"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.events import emit_event
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Completed, Failed, State
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
 from flows.snapshots import Change, FileState, ModelState, RefState, Snapshot, SnapshotStore, diff
@@ -166,6 +167,45 @@ def read_all(
     return {m.model_id: results[m.model_id] for m in models}
 
 
+class Runner(str, Enum):
+    """Where the per-model reads run."""
+
+    thread = "thread"  # a thread pool in the flow's process (the default)
+    dask = "dask"  # a local Dask cluster (needs the `dask` extra: prefect-dask)
+
+
+def dask_runner(max_concurrency: int) -> TaskRunner:
+    """A local `DaskTaskRunner` whose workers are threads of this process.
+
+    Worker processes would each need their own route to the Prefect API, which an ephemeral
+    (embedded) server does not give them; threads share this process's. For a multi-machine
+    cluster, pass your own runner: `snapshot_revisions.with_options(task_runner=DaskTaskRunner(address=...))`.
+    """
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:
+        raise ValueError("task_runner='dask' needs prefect-dask: pip install 'prefect-modelscope[dask]'") from exc
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": 1,
+            "threads_per_worker": max_concurrency,
+            "processes": False,
+            "dashboard_address": None,
+        }
+    )
+
+
+@flow(name="snapshot-read-models")
+def read_models(
+    models: list[ModelInfo],
+    include_files: bool,
+    max_concurrency: int,
+    modelscope_credentials: ModelScopeCredentials | None,
+) -> dict[str, ModelState]:
+    """The fan-out as its own flow run, so it can use a task runner chosen per run (Dask)."""
+    return read_all(models, include_files, max_concurrency, modelscope_credentials)
+
+
 def _table(changes: list[Change]) -> list[dict[str, str]]:
     rows = [
         {"change": c.kind, "model": c.model_id, "ref": c.ref or "", "old": c.old or "", "new": c.new or ""}
@@ -215,6 +255,18 @@ def _emit(changes: list[Change], endpoint: str) -> None:
         run_logger().warning("%d changes; emitted events for the first %d", len(changes), MAX_EVENTS)
 
 
+def _read(
+    models: list[ModelInfo],
+    include_files: bool,
+    limit: int,
+    runner: Runner,
+    credentials: ModelScopeCredentials | None,
+) -> dict[str, ModelState]:
+    if runner is Runner.dask:
+        return read_models.with_options(task_runner=dask_runner(limit))(models, include_files, limit, credentials)
+    return read_all(models, include_files, limit, credentials)
+
+
 @flow(name="snapshot-revisions", task_runner=ThreadPoolTaskRunner(max_workers=64))
 def snapshot_revisions(
     owners: list[str] = Field(min_length=1, description="Users or groups whose models to snapshot."),
@@ -224,6 +276,9 @@ def snapshot_revisions(
         default=None, description="A WritableFileSystem block as slug/name (e.g. s3-bucket/snapshots); local if empty."
     ),
     max_concurrency: int = Field(default=8, ge=1, le=64, description="Models read at the same time."),
+    task_runner: Runner = Field(
+        default=Runner.thread, description="Run the reads in threads or on a local Dask cluster."
+    ),
     modelscope_credentials: ModelScopeCredentials | None = None,
 ) -> SnapshotSummary | State:
     """Snapshot every model of `owners` with refs and commit ids, then diff against the previous one.
@@ -234,6 +289,7 @@ def snapshot_revisions(
         snapshot_dir: Where snapshots go.
         filesystem_block: Store them in this Prefect filesystem block instead of locally.
         max_concurrency: Models read at the same time.
+        task_runner: `thread` (in this process) or `dask` (a local Dask cluster, in a subflow).
         modelscope_credentials: Credentials block; env vars when None.
 
     Returns:
@@ -253,7 +309,7 @@ def snapshot_revisions(
         endpoint=endpoint,
         owners=list(owners),
         include_files=include_files,
-        models=read_all(models, include_files, max_concurrency, modelscope_credentials),
+        models=_read(models, include_files, max_concurrency, Runner(task_runner), modelscope_credentials),
     )
     previous = store.latest()
     location = store.save(snapshot)

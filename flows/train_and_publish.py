@@ -119,8 +119,13 @@ def train_and_publish(
         emit_event(
             event=TRAINING_COMPLETED,
             resource={"prefect.resource.id": f"modelscope.model.{model_id}", "prefect.resource.name": model_id},
-            payload={"model_id": model_id, "model_dir": str(folder), "tag": tag, "metrics": metrics,
-                     "flow_run_name": runtime.flow_run.name or ""},
+            payload={
+                "model_id": model_id,
+                "model_dir": str(folder),
+                "tag": tag,
+                "metrics": metrics,
+                "flow_run_name": runtime.flow_run.name or "",
+            },
         )
         return None
     if mode is PublishMode.subflow:
