@@ -21,12 +21,15 @@ from prefect.assets import Asset, AssetProperties, materialize
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.transactions import get_transaction, transaction
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub_tasks import (
+    AlreadyExistsError,
+    ConcurrentChangeError,
     HubClient,
     ModelScopeCredentials,
     PushResult,
+    VerificationError,
     create_tag,
     login,
     push_model,
@@ -34,11 +37,23 @@ from hub_tasks import (
 )
 from hub_tasks.concurrency import model_lock
 from hub_tasks.scan import check_folder, normalize_patterns, scan_folder
-from hub_tasks.tasks import hub_client, run_logger
+from hub_tasks.tasks import hub_client, hub_task_options, run_logger
+from hub_tasks.validation import validate_model_id, validate_ref, validate_tag
 
 NAME = r"[A-Za-z0-9_.-]+"
 REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
 MAX_TABLE_ROWS = 200
+
+
+def checked_model_id(value: str) -> str:
+    """`value` when it is a valid "owner/name" (the client's rule), else an `InvalidParameter` (a ValueError)."""
+    validate_model_id(value, "publish_model")
+    return value
+
+
+def checked_tag(value: str | None) -> str | None:
+    """`value` when it is None or a valid tag that is not a branch name, else an `InvalidParameter` (a ValueError)."""
+    return value if value is None else validate_tag(value, "publish_model")
 
 
 class Visibility(str, Enum):
@@ -84,6 +99,23 @@ class PublishRequest(BaseModel):
         default=True, description="Delete the repo again if this run created it and the push failed."
     )
 
+    # The client's own rules, so that a request the push would refuse is refused before any remote call
+    # (the patterns above also let through "..", "master" as a tag, and names like "a..b" or "v1.lock").
+    @field_validator("model_id", "original_model_id")
+    @classmethod
+    def _model_id(cls, value: str | None) -> str | None:
+        return value if value is None else checked_model_id(value)
+
+    @field_validator("revision")
+    @classmethod
+    def _revision(cls, value: str) -> str:
+        return validate_ref(value, "revision", "publish_model")
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        return checked_tag(value)
+
 
 class PublishLock(BaseModel):
     """The per-model lock that keeps two publishes of one model from interleaving (on any worker)."""
@@ -97,8 +129,9 @@ class PublishLock(BaseModel):
         description="Global concurrency limit to use; modelscope-publish-<owner>--<name> if empty.",
     )
     timeout_seconds: float = Field(default=3600, gt=0, description="Give up waiting for the lock after this long.")
+    # The bounds of the Prefect server's lease API: anything outside is refused at lock time (HTTP 422).
     lease_seconds: float = Field(
-        default=300, ge=30, description="A crashed holder's lock frees itself after this long."
+        default=300, ge=60, le=86400, description="A crashed holder's lock frees itself after this long."
     )
 
 
@@ -121,19 +154,28 @@ def check_model_folder(model_dir: str, ignore_patterns: list[str]) -> dict[str, 
     return summary
 
 
-@task(name="Ensure the ModelScope repo exists", cache_policy=NO_CACHE)
+# The hub tasks' retry policy: a transient fault on this step must not fail a publish that every other
+# step would have retried. A retry that finds the repo (its earlier attempt created it and lost the
+# answer) reports False, so a rollback never deletes a repo this run cannot prove it created.
+@task(**hub_task_options("Ensure the ModelScope repo exists"))
 def ensure_model(request: PublishRequest, modelscope_credentials: ModelScopeCredentials | None = None) -> bool:
     """Create the repo unless it exists; True when this run created it (and may roll it back)."""
     with hub_client(modelscope_credentials) as client:
         if client.model_exists(request.model_id):
             return False
-        client.create_model(
-            request.model_id,
-            request.visibility.code,
-            request.license,
-            request.chinese_name,
-            request.original_model_id or "",
-        )
+        try:
+            client.create_model(
+                request.model_id,
+                request.visibility.code,
+                request.license,
+                request.chinese_name,
+                request.original_model_id or "",
+            )
+        except AlreadyExistsError:  # another publish created it since we looked: publish into it, never roll it back
+            if not client.model_exists(request.model_id):
+                raise
+            run_logger().info("%s was created meanwhile by another writer", request.model_id)
+            return False
     txn = get_transaction()
     if txn is not None and request.rollback_new_repo:
         txn.set("created_model", request.model_id)
@@ -156,6 +198,25 @@ def _delete_created_model(txn) -> None:
             return
         client.delete_model(model_id, confirm=model_id)
     run_logger().warning("rolled back %s: this run created it and the publish failed", model_id)
+
+
+def _moved_on(
+    request: PublishRequest, result: PushResult, creds: ModelScopeCredentials | None, exc: VerificationError
+) -> ConcurrentChangeError | None:
+    """The error to raise when the branch failed verification because another writer moved it past our
+    (verified) commit: the push engine's rule for a commit made after ours. None when it did not move."""
+    if request.tag or not result.commit_id or isinstance(exc, ConcurrentChangeError):
+        return None  # a tag never moves; a no-op made no commit to compare with
+    with hub_client(creds) as client:
+        head = client.resolve_ref_or_none(request.model_id, request.revision)
+    if head == result.commit_id:
+        return None
+    return ConcurrentChangeError(
+        f"a concurrent change was detected: {request.revision} moved from our commit {result.commit_id} to {head} "
+        f"after the publish; {exc.message}",
+        operation="publish_model",
+        model_id=request.model_id,
+    )
 
 
 def _report(request: PublishRequest, result: PushResult) -> str:
@@ -260,14 +321,20 @@ def publish_model(
             create_tag(
                 request.model_id, request.tag, result.commit_id or request.revision, modelscope_credentials=creds
             )
-        verify_model_folder(
-            request.model_id,
-            request.model_dir,
-            request.tag or request.revision,
-            request.ignore_patterns,
-            request.delete_missing,
-            modelscope_credentials=creds,
-        )
+        try:
+            verify_model_folder(
+                request.model_id,
+                request.model_dir,
+                request.tag or request.revision,
+                request.ignore_patterns,
+                request.delete_missing,
+                modelscope_credentials=creds,
+            )
+        except VerificationError as exc:
+            moved = _moved_on(request, result, creds, exc)
+            if moved is None:
+                raise
+            raise moved from exc
     create_markdown_artifact(
         _report(request, result), key=_artifact_key(request.model_id), description=f"Publish of {request.model_id}"
     )

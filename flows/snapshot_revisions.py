@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -269,16 +269,21 @@ def _read(
 
 @flow(name="snapshot-revisions", task_runner=ThreadPoolTaskRunner(max_workers=64))
 def snapshot_revisions(
-    owners: list[str] = Field(min_length=1, description="Users or groups whose models to snapshot."),
-    include_files: bool = Field(default=False, description="Also record every branch head's files."),
-    snapshot_dir: str = Field(default=DEFAULT_SNAPSHOT_DIR, description="Folder for snapshots (or path in the block)."),
-    filesystem_block: str | None = Field(
-        default=None, description="A WritableFileSystem block as slug/name (e.g. s3-bucket/snapshots); local if empty."
-    ),
-    max_concurrency: int = Field(default=8, ge=1, le=64, description="Models read at the same time."),
-    task_runner: Runner = Field(
-        default=Runner.thread, description="Run the reads in threads or on a local Dask cluster."
-    ),
+    # Constraints go in Annotated: Prefect drops those of a `Field(...)` used as a default when it validates
+    # a direct call (only deployments checked them), so owners=[] wrote an empty snapshot.
+    owners: Annotated[list[str], Field(min_length=1, description="Users or groups whose models to snapshot.")],
+    include_files: Annotated[bool, Field(description="Also record every branch head's files.")] = False,
+    snapshot_dir: Annotated[
+        str, Field(description="Folder for snapshots (or path in the block).")
+    ] = DEFAULT_SNAPSHOT_DIR,
+    filesystem_block: Annotated[
+        str | None,
+        Field(description="A WritableFileSystem block as slug/name (e.g. s3-bucket/snapshots); local if empty."),
+    ] = None,
+    max_concurrency: Annotated[int, Field(ge=1, le=64, description="Models read at the same time.")] = 8,
+    task_runner: Annotated[
+        Runner, Field(description="Run the reads in threads or on a local Dask cluster.")
+    ] = Runner.thread,
     modelscope_credentials: ModelScopeCredentials | None = None,
 ) -> SnapshotSummary | State:
     """Snapshot every model of `owners` with refs and commit ids, then diff against the previous one.

@@ -15,14 +15,15 @@ import tempfile
 from array import array
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 from prefect import flow, runtime
 from prefect.assets import Asset, materialize
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from flows.publish_model import NAME, REF, PublishRequest, publish_model
+from flows.publish_model import NAME, REF, PublishRequest, checked_model_id, checked_tag, publish_model
 from hub_tasks import ModelScopeCredentials, PushResult
 from hub_tasks.tasks import run_logger
 
@@ -80,12 +81,22 @@ def train(model_id: str, output_dir: Path, epochs: int, seed: int) -> dict[str, 
 
 @flow(name="train-and-publish")
 def train_and_publish(
-    model_id: str = Field(default="demo/tiny-model", pattern=rf"^{NAME}/{NAME}$", description="Hub id, owner/name."),
-    output_dir: str | None = Field(default=None, description="Folder to write; a temp folder per model if empty."),
-    epochs: int = Field(default=2, ge=1, le=100, description="Training epochs."),
-    seed: int = Field(default=0, description="Random seed (same seed, same weights)."),
-    tag: str | None = Field(default=None, pattern=REF, description="Tag the published commit, e.g. v1.0."),
-    publish: PublishMode = Field(default=PublishMode.auto, description="Subflow, event, both by context, or none."),
+    # Constraints go in Annotated (Prefect drops those of a `Field(...)` default on a direct call), and the
+    # publish's own rules apply here, so that a bad id or tag fails before training, not after it.
+    model_id: Annotated[
+        str,
+        Field(pattern=rf"^{NAME}/{NAME}$", description="Hub id, owner/name."),
+        AfterValidator(checked_model_id),
+    ] = "demo/tiny-model",
+    output_dir: Annotated[str | None, Field(description="Folder to write; a temp folder per model if empty.")] = None,
+    epochs: Annotated[int, Field(ge=1, le=100, description="Training epochs.")] = 2,
+    seed: Annotated[int, Field(description="Random seed (same seed, same weights).")] = 0,
+    tag: Annotated[
+        str | None,
+        Field(pattern=REF, description="Tag the published commit, e.g. v1.0."),
+        AfterValidator(checked_tag),
+    ] = None,
+    publish: Annotated[PublishMode, Field(description="Subflow, event, both by context, or none.")] = PublishMode.auto,
     modelscope_credentials: ModelScopeCredentials | None = None,
 ) -> PushResult | None:
     """Train a tiny model, then publish it (as a subflow, or through an event when deployed).

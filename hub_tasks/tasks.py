@@ -53,6 +53,7 @@ from hub_tasks.types import (
     RepoFile,
     Revision,
 )
+from hub_tasks.validation import validate_model_id
 
 TASK_RETRIES = 3
 READ_TIMEOUT_SECONDS = 900
@@ -532,7 +533,7 @@ class _ProgressReporter:
         self.marker: tuple[str, bool] | None = None
         self.lock = threading.Lock()
         if TaskRunContext.get() is not None:
-            key = "upload-progress-" + "".join(c if c.isalnum() else "-" for c in model_id.lower())
+            key = "upload-progress-" + "".join(c if c.isascii() and c.isalnum() else "-" for c in model_id.lower())
             self.artifact_id = create_progress_artifact(
                 0.0, key=key[:64].strip("-"), description=f"Publishing {model_id}"
             )
@@ -626,6 +627,7 @@ def push_model(
                               modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME")).commit_id
         ```
     """
+    validate_model_id(model_id, "push_model")  # a typed error, before the progress artifact is named after it
     reporter = _ProgressReporter(model_id)
     with hub_client(modelscope_credentials) as client:
         result = client.push_model(

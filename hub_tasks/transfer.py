@@ -109,6 +109,9 @@ class TransferMixin:
     ) -> int:
         """Stream one file to the upload URL from `lfs_batch`; retried on transient faults.
 
+        Like every call, it waits at most `read_timeout` for the hub's answer once the body is sent (a hub
+        that never answers fails the upload within the configured bounds, `worst_case_call_seconds`).
+
         Returns:
             Bytes sent by the successful attempt (the file's size).
 
@@ -118,14 +121,12 @@ class TransferMixin:
                 client.upload_blob("alice/demo", hrefs[oid], "weights.bin", os.path.getsize("weights.bin"))
             ```
         """
-        timeout = (self.settings.connect_timeout, max(self.settings.read_timeout, 300.0))
         self._call(
             "PUT",
             href,
             operation="upload_blob",
             model_id=model_id,
             retry=True,
-            timeout=timeout,
             body=lambda: FileBody(path, size, on_bytes),
         )
         return size

@@ -174,11 +174,26 @@ async def _drain(receive: Receive) -> None:
 
 
 async def _hang(receive: Receive, seconds: float) -> None:
-    """Sleep until `seconds` pass or the client disconnects."""
+    """Sleep until `seconds` pass or the client disconnects.
+
+    The request is read (and dropped) meanwhile: with a body left unread, the server stops reading the
+    socket and would never notice that the client went away (a hung upload held on for all `seconds`).
+    """
     deadline = time.monotonic() + (seconds or 3600.0)
     cycle = _cycle(receive)
-    while time.monotonic() < deadline and not getattr(cycle, "disconnected", False):
-        await asyncio.sleep(0.05)
+    gone = asyncio.Event()
+
+    async def listen() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    listener = asyncio.ensure_future(listen())
+    try:
+        while time.monotonic() < deadline and not gone.is_set() and not getattr(cycle, "disconnected", False):
+            await asyncio.sleep(0.05)
+    finally:
+        listener.cancel()
 
 
 class FaultMiddleware:

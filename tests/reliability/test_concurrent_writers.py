@@ -1,0 +1,125 @@
+"""Item 5, concurrent writers: two `publish_model` flows publish different folders to the same model at the
+same time. The final tree equals one of the two folders exactly; the other publish either succeeded with
+its own folder verified at its own commit (it simply came first), or failed with an error saying that a
+concurrent change was detected. Never a silently mixed tree.
+
+Each flow runs in its own process (as on two workers; Prefect runs the sync flows of one process one
+after the other) against the session's Prefect server. Both start together, and both commits are held
+by a latency fault, so that the two publishes plan against the same tree and their commits race.
+Without the publish lock the push engine's checks decide; with it (the default) the two serialize.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.settings import PREFECT_API_URL
+
+from tests.conftest import ROOT, RunningHub
+from tests.push.helpers import blob, make_client, make_folder, manifest, remote
+
+pytestmark = pytest.mark.reliability
+
+HELD = ("create_model", "commit")  # both publishes check for the repo, and plan, before either one writes
+ROUNDS = [(False, False), (True, False), (True, True)]  # (existing model, publish lock)
+ROUND_IDS = [f"{'existing' if e else 'new'}-model-{'lock' if k else 'no-lock'}" for e, k in ROUNDS]
+PUBLISHER = """
+import json, sys
+from flows.publish_model import PublishLock, PublishRequest, publish_model
+from hub_tasks import ModelScopeCredentials
+
+url, token, model_id, folder, lock = sys.argv[1:6]
+block = ModelScopeCredentials(token=token, endpoint=url)
+print("ready", flush=True)
+sys.stdin.readline()  # the start barrier: both publishers are imported and waiting
+state = publish_model(PublishRequest(model_id=model_id, model_dir=folder), block,
+                      lock=PublishLock(enabled=lock == "1", lease_seconds=60), return_state=True)
+out = {"state": state.type.value, "message": state.message or ""}
+if state.is_completed():
+    out["commit_id"] = state.result().commit_id
+else:
+    error = state.result(raise_on_failure=False)
+    out.update(error=type(error).__name__, text=str(error))
+print(json.dumps(out), flush=True)
+"""
+
+
+def folders(root: Path) -> tuple[Path, Path, Path]:
+    base = make_folder(
+        root / "base", {"README.md": "base\n", "base-only.txt": "gone in both\n", "weights/base.bin": blob(90_000)}
+    )
+    a = make_folder(root / "a", {"README.md": "A\n", "a.txt": "a", "weights/a.safetensors": blob(150_000)})
+    b = make_folder(root / "b", {"README.md": "B\n", "b.txt": "b", "weights/b.safetensors": blob(120_000)})
+    return base, a, b
+
+
+def race(hub: RunningHub, model_id: str, a: Path, b: Path, lock: bool) -> dict[Path, dict[str, Any]]:
+    """Publish `a` and `b` from two processes at once; returns each one's outcome."""
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    processes = {
+        folder: subprocess.Popen(
+            [sys.executable, "-c", PUBLISHER, hub.url, hub.tokens["alice"], model_id, str(folder), str(int(lock))],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        for folder in (a, b)
+    }  # fmt: skip
+    try:
+        for process in processes.values():
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        for process in processes.values():
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outcomes = {}
+        for folder, process in processes.items():
+            stdout, _ = process.communicate(timeout=120)
+            outcomes[folder] = json.loads(stdout.strip().splitlines()[-1])
+        return outcomes
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.parametrize(("existing", "lock"), ROUNDS, ids=ROUND_IDS)
+def test_two_concurrent_publishes_never_leave_a_mixed_tree(
+    hub_idle: RunningHub, prefect_harness: None, fast_backoff: None, tmp_path: Path, existing: bool, lock: bool
+) -> None:
+    hub = hub_idle
+    model_id = f"alice/race-{int(existing)}-{int(lock)}"
+    base, a, b = folders(tmp_path)
+    if existing:
+        with make_client(hub) as client:
+            client.push_model(model_id, base, hash_cache=None)
+    # The first write of each publish is held long enough to absorb the start skew of two flow runs on the
+    # SQLite test server (it answers one of two concurrent flow-run creations with a 503, retried after 2 s):
+    # a new model's creation, else the commit. With the lock only the first publish's commit is held.
+    seconds = {"create_model": 4, "commit": 4 if existing else 1}
+    hub.control.set_faults(
+        [{"route": r, "effect": "latency", "seconds": seconds[r], "times": 1 if lock else 2} for r in HELD]
+    )
+    outcomes = race(hub, model_id, a, b, lock)
+
+    with make_client(hub) as client:
+        final = remote(client, model_id)
+        assert final in (manifest(a), manifest(b)), f"a mixed tree: {sorted(final)}; {outcomes}"
+        winner, loser = (a, b) if final == manifest(a) else (b, a)
+        head = client.resolve_ref(model_id)
+        won, lost = outcomes[winner], outcomes[loser]
+        assert won["state"] == "COMPLETED", f"the publish whose folder is on the hub failed: {won}"
+        assert won["commit_id"] == head
+        if lost["state"] == "COMPLETED":  # it came first: its commit holds exactly its folder, the winner's followed
+            assert remote(client, model_id, lost["commit_id"]) == manifest(loser)
+            history = [c.id for c in client.list_commits(model_id, page_size=100)]
+            assert history.index(lost["commit_id"]) > history.index(head)
+        else:
+            assert lost["error"] == "ConcurrentChangeError", lost
+            assert "a concurrent change was detected" in lost["text"], lost
+            assert not lock, "with the publish lock, the two publishes must not conflict"

@@ -1,0 +1,271 @@
+"""Item 7, secrets: publish (with a tag), snapshot, and downloads (a model mirror and a meta file) run with a
+token unique to this test, together with refusals and transient faults that exhaust their retries, with
+every task and flow result persisted. Then everything is searched for the token, the `m_session_id`
+cookie value the hub hands out at login, and the git token: every log line, exception text, task and flow
+result, parameter, state, artifact and event the Prefect server stores, the persisted result files, the
+files the flows wrote, the test process's own log records, and local_hub's access log.
+
+A decoy string is written on purpose into a log line, an artifact, an event, a persisted result and the
+hub's log (a request for a model named after it): the scan must find it in each, or it proves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentTaskRunId
+from prefect.events import emit_event
+from prefect.events.filters import EventFilter, EventOccurredFilter, EventResourceFilter
+from prefect.logging.handlers import APILogHandler
+from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
+
+import flows.publish_model as publish_module
+import flows.snapshot_revisions as snapshot_module
+from flows.publish_model import PublishRequest, publish_model
+from flows.snapshot_revisions import snapshot_revisions
+from hub_tasks import ModelScopeCredentials, download_model, fetch_meta_files_from_url, get_model
+from tests.conftest import RunningHub
+from tests.push.helpers import blob, make_folder
+
+pytestmark = pytest.mark.reliability
+
+USER = "relsecret"
+TOKEN = f"ms-{USER}-{uuid.uuid4().hex}-SECRET"
+DECOY = f"decoy-{uuid.uuid4().hex[:12]}"  # the positive control; valid as a model name, so the hub logs it
+MODEL = f"{USER}/secret-model"
+
+
+def persisted(task_: Any) -> Any:
+    """The task with its result written to result storage. NO_CACHE runs have no transaction key, so
+    Prefect would persist only failures; a storage key of the task run's id persists every result and
+    can never become a cache hit. No wait between retries."""
+    return task_.with_options(
+        persist_result=True, cache_policy=None, result_storage_key="{task_run.id}", retry_delay_seconds=0
+    )
+
+
+@task(name="echo a decoy")
+def echo(value: str) -> str:
+    return value
+
+
+def paged(read: Callable[..., list[Any]], **kwargs: Any) -> Iterator[Any]:
+    """Every item of a paged Prefect API listing."""
+    offset = 0
+    while True:
+        page = read(limit=200, offset=offset, **kwargs)
+        yield from page
+        if len(page) < 200:
+            return
+        offset += len(page)
+
+
+class Scan:
+    """Where each secret (and the decoy) was found; `where` strings never contain the secret itself."""
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.secrets = {**secrets, "decoy": DECOY}
+        self.found: list[str] = []
+        self.searched: dict[str, int] = {}
+
+    def __call__(self, kind: str, where: str, text: str | bytes) -> None:
+        self.searched[kind] = self.searched.get(kind, 0) + 1
+        for name, secret in self.secrets.items():
+            needle: str | bytes = secret.encode() if isinstance(text, bytes) else secret
+            if needle in text:
+                self.found.append(f"{name} in {kind}: {where}")
+
+    def leaks(self) -> list[str]:
+        return sorted({f for f in self.found if not f.startswith("decoy in ")})
+
+    def decoy_kinds(self) -> set[str]:
+        return {f.split(" in ", 1)[1].split(":", 1)[0] for f in self.found if f.startswith("decoy in ")}
+
+
+def wait_for_event(name: str, resource_id: str, timeout: float = 30.0) -> None:
+    """Poll until the server stored event `name` of `resource_id` (events are written asynchronously)."""
+    only = EventFilter(resource=EventResourceFilter(id=[resource_id]))
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while not any(e.event == name for e in client.read_events(only, limit=50).events):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"event {name} of {resource_id} never reached the server")
+            time.sleep(0.1)  # polling the API
+
+
+def exception_texts(state: Any) -> list[str]:
+    error = state.result(raise_on_failure=False)
+    if not isinstance(error, BaseException):
+        return []
+    return [str(error), repr(error), "".join(traceback.format_exception(type(error), error, error.__traceback__))]
+
+
+def test_no_token_or_session_cookie_is_stored_anywhere(
+    hub_idle: RunningHub, prefect_harness: None, fast_backoff: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    hub = hub_idle
+    started = datetime.now(timezone.utc) - timedelta(seconds=5)
+    caplog.set_level(logging.DEBUG)
+    hub.control.add_user(USER, TOKEN)
+    login = requests.post(f"{hub.url}/api/v1/login", json={"AccessToken": TOKEN}, timeout=30)
+    assert login.ok
+    secrets = {
+        "token": TOKEN,
+        "m_session_id cookie": login.cookies["m_session_id"],
+        "git token": login.json()["Data"]["AccessToken"],
+    }
+    ModelScopeCredentials(token=TOKEN, endpoint=hub.url, retry_attempts=2).save("reliability-secrets", overwrite=True)
+    block = ModelScopeCredentials.load("reliability-secrets")  # a saved block, passed as a flow parameter
+
+    folder = make_folder(tmp_path / "model", {"README.md": "# secret\n", "weights/w.safetensors": blob(300_000)})
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    storage = tmp_path / "results"
+    for module, names in (
+        (publish_module, ("login", "ensure_model", "push_model", "create_tag", "verify_model_folder")),
+        (snapshot_module, ("list_all_models", "read_model_batch", "read_model_state")),
+    ):
+        for name in names:
+            monkeypatch.setattr(module, name, persisted(getattr(module, name)))
+    fetch_url = f"{hub.url}/api/v1/models/{MODEL}/repo?Revision=master&FilePath=data.csv"
+
+    @flow(name="reliability-secret-downloads", persist_result=True)
+    def downloads(modelscope_credentials: ModelScopeCredentials, local_dir: str, meta_dir: str) -> list[str]:
+        states = [
+            persisted(download_model)(
+                MODEL, local_dir, modelscope_credentials=modelscope_credentials, return_state=True
+            ),
+            persisted(fetch_meta_files_from_url)(
+                fetch_url, meta_dir, modelscope_credentials=modelscope_credentials, return_state=True
+            ),
+            # refusals: not found, and a model named after the decoy (so that the hub's log holds the decoy)
+            persisted(get_model)(f"{USER}/{DECOY}", modelscope_credentials=modelscope_credentials, return_state=True),
+            persisted(download_model)(
+                f"{USER}/missing", local_dir, modelscope_credentials=modelscope_credentials, return_state=True
+            ),
+        ]
+        # transient faults that outlast every retry: 503s, then dropped connections
+        for effect in ({"effect": "status", "status": 503}, {"effect": "drop"}):
+            hub.control.set_faults([{"route": "get_model", **effect}])
+            flaky = persisted(get_model).with_options(retries=1)
+            states.append(flaky(MODEL, modelscope_credentials=modelscope_credentials, return_state=True))
+        hub.control.clear_faults()
+        get_run_logger().info("control: %s", DECOY)
+        create_markdown_artifact(f"control: {DECOY}", key="reliability-secret-control")
+        emit_event("reliability.secret.control", resource={"prefect.resource.id": "reliability.secret"},
+                   payload={"value": DECOY})  # fmt: skip
+        states.append(persisted(echo)(DECOY, return_state=True))
+        downloads_states.extend(states)
+        return [s.type.value for s in states]
+
+    downloads_states: list[Any] = []
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: str(storage), PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}):
+        published = publish_model.with_options(persist_result=True)(
+            PublishRequest(model_id=MODEL, model_dir=str(folder), tag="v1", visibility="private"), block,
+            return_state=True,
+        )  # fmt: skip
+        assert published.is_completed(), published.message
+        # a data file for fetch_meta_files_from_url, committed beside the model
+        with block.get_client() as client:
+            client.push_model(MODEL, make_folder(tmp_path / "v2", {"data.csv": "a,b\n1,2\n"}), hash_cache=None)
+        snapshot = snapshot_revisions.with_options(persist_result=True)(
+            owners=[USER], include_files=True, snapshot_dir=str(tmp_path / "snapshots"),
+            modelscope_credentials=block, return_state=True,
+        )  # fmt: skip
+        assert snapshot.is_completed(), snapshot.message
+        fetched = downloads(block, str(tmp_path / "mirror"), str(tmp_path / "meta"), return_state=True)
+        assert fetched.is_completed(), fetched.message
+        assert fetched.result() == ["COMPLETED", "COMPLETED", "FAILED", "FAILED", "FAILED", "FAILED", "COMPLETED"]
+        flow_states = [published, snapshot, fetched]
+        results = [s.result() for s in flow_states]
+
+    scan = Scan(secrets)
+    flow_run_ids = [s.state_details.flow_run_id for s in flow_states]
+    APILogHandler().flush()
+    for flow_run_id in flow_run_ids:
+        wait_for_event("prefect.flow-run.Completed", f"prefect.flow-run.{flow_run_id}")
+    wait_for_event("reliability.secret.control", "reliability.secret")
+
+    # In this process: the flows' results, every exception, every log record (DEBUG and up).
+    for result in results:
+        scan("flow result", type(result).__name__, repr(result))
+        if hasattr(result, "model_dump_json"):
+            scan("flow result", type(result).__name__, result.model_dump_json())
+    for state in downloads_states:
+        for text in exception_texts(state):
+            scan("exception", state.name, text)
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    for record in caplog.records:
+        scan("log", f"local {record.name}", formatter.format(record))
+        if record.exc_info:
+            scan("exception", f"logged by {record.name}", formatter.formatException(record.exc_info))
+    # Files: persisted results, the snapshot, the meta file's sidecar, the mirror; local_hub's own log.
+    stored = [p for p in storage.rglob("*") if p.is_file()]
+    # 3 flow results, the 5 persisted tasks of the publish, 2 of the snapshot (one batch), 7 of the downloads
+    assert len(stored) >= 3 + 5 + 2 + 7, f"only {len(stored)} results were persisted"
+    for path in stored:
+        scan("result", f"file {path.name}", path.read_bytes())
+    for written in ("snapshots", "meta", "mirror"):
+        for path in (tmp_path / written).rglob("*"):
+            if path.is_file():
+                scan("file", path.name, path.read_bytes())
+    scan("hub log", hub.log_file.name, hub.log_file.read_bytes())
+
+    # The Prefect server: runs (parameters and states), results read back through the API, logs,
+    # artifacts, events since this test began, and the block documents as listed without secrets.
+    with get_client(sync_client=True) as client:
+        ours = FlowRunFilter(id=FlowRunFilterId(any_=flow_run_ids))
+        recorded = client.read_flow_runs(flow_run_filter=ours)
+        assert len(recorded) == 3 and all(r.parameters for r in recorded)
+        assert any("modelscope_credentials" in r.parameters for r in recorded)
+        subflows = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(is_null_=False))
+        )
+        for run in [*paged(client.read_flow_runs), *subflows]:
+            scan("flow run", run.name, run.model_dump_json())
+            for state in client.read_flow_run_states(run.id):
+                scan("flow run state", f"{run.name} {state.name}", state.model_dump_json())
+        read_back = 0
+        with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: str(storage)}):
+            for run in client.read_task_runs(flow_run_filter=ours):
+                try:
+                    value = run.state.result(raise_on_failure=False) if run.state is not None else None
+                except ValueError:  # a task left unpersisted (NO_CACHE): its result was never stored
+                    continue
+                read_back += 1
+                scan("result", f"of task run {run.name}", repr(value))
+        assert read_back >= 5 + 7, read_back
+        for run in paged(client.read_task_runs):
+            scan("task run", run.name, run.model_dump_json())
+            for state in client.read_task_run_states(run.id):
+                scan("task run state", f"{run.name} {state.name}", state.model_dump_json())
+        for line in paged(client.read_logs):
+            scan("log", f"server {line.message[:60]!r}", line.model_dump_json())
+        for artifact in paged(client.read_artifacts):
+            scan("artifact", str(artifact.key), artifact.model_dump_json())
+        page = client.read_events(EventFilter(occurred=EventOccurredFilter(since=started)), limit=50)
+        events = list(page.events)
+        while page.next_page:
+            page = client.read_events_page(page.next_page)
+            events += page.events
+        assert any(e.event == "modelscope.model.published" for e in events)
+        for event in events:
+            scan("event", event.event, event.model_dump_json())
+        for document in client.read_block_documents(include_secrets=False):
+            scan("block document", str(document.name), document.model_dump_json())
+
+    assert {"log", "artifact", "event", "result", "hub log"} <= scan.decoy_kinds(), (scan.decoy_kinds(), scan.searched)
+    assert not scan.leaks(), f"a secret was stored: {json.dumps(scan.leaks(), indent=1)}"
