@@ -146,7 +146,9 @@ def credentials(hub: RunningHub, prefect_harness: None):
 
     fast = HubSettings()
     block = ModelScopeCredentials(
-        token=hub.tokens["alice"], endpoint=hub.url, retry_attempts=fast.retry_attempts,
+        token=hub.tokens["alice"],
+        endpoint=hub.url,
+        retry_attempts=fast.retry_attempts,
         retry_max_total_wait_seconds=2.0,
     )
     block.save("test-hub", overwrite=True)

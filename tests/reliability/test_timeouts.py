@@ -64,9 +64,7 @@ def assert_fails_in_time(state: Any, elapsed: float, error: type[BaseException],
     return exc
 
 
-def test_get_model_against_a_silent_hub_fails_within_its_timeout(
-    hub_idle: RunningHub, prefect_harness: None
-) -> None:
+def test_get_model_against_a_silent_hub_fails_within_its_timeout(hub_idle: RunningHub, prefect_harness: None) -> None:
     hang(hub_idle, "get_model")
     task = get_model.with_options(retries=0)
     state, elapsed = run_in_flow(lambda: task("alice/anything", modelscope_credentials=make_block(hub_idle, **KNOBS)))

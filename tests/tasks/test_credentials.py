@@ -82,8 +82,15 @@ def test_endpoint_is_normalised_and_checked() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("retry_attempts", 0), ("retry_attempts", 21), ("connect_timeout", 0), ("read_timeout", -1),
-     ("retry_max_total_wait_seconds", -1), ("upload_max_workers", 0), ("upload_max_workers", 65)],
+    [
+        ("retry_attempts", 0),
+        ("retry_attempts", 21),
+        ("connect_timeout", 0),
+        ("read_timeout", -1),
+        ("retry_max_total_wait_seconds", -1),
+        ("upload_max_workers", 0),
+        ("upload_max_workers", 65),
+    ],
 )
 def test_knobs_are_bounded(field: str, value: float) -> None:
     with pytest.raises(ValidationError):
@@ -98,8 +105,13 @@ def test_token_is_required() -> None:
 # -- get_client --------------------------------------------------------------------------------------
 def test_get_client_returns_a_configured_client(hub) -> None:
     block = ModelScopeCredentials(
-        token=hub.tokens["alice"], endpoint=hub.url + "/", connect_timeout=3, read_timeout=7, retry_attempts=2,
-        retry_max_total_wait_seconds=1.5, upload_max_workers=3,
+        token=hub.tokens["alice"],
+        endpoint=hub.url + "/",
+        connect_timeout=3,
+        read_timeout=7,
+        retry_attempts=2,
+        retry_max_total_wait_seconds=1.5,
+        upload_max_workers=3,
     )
     with block.get_client() as client:
         assert isinstance(client, HubClient)
@@ -141,8 +153,13 @@ def test_a_malformed_environment_endpoint_does_not_break_a_block(hub, monkeypatc
 # -- saved blocks ------------------------------------------------------------------------------------
 def test_save_and_load_round_trip(hub, prefect_harness) -> None:
     block = ModelScopeCredentials(
-        token=hub.tokens["alice"], endpoint=hub.url, connect_timeout=4, read_timeout=20, retry_attempts=2,
-        retry_max_total_wait_seconds=3, upload_max_workers=2,
+        token=hub.tokens["alice"],
+        endpoint=hub.url,
+        connect_timeout=4,
+        read_timeout=20,
+        retry_attempts=2,
+        retry_max_total_wait_seconds=3,
+        upload_max_workers=2,
     )
     block.save("round-trip", overwrite=True)
 

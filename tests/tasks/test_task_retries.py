@@ -90,7 +90,12 @@ READS = {
     ),
     # The written-down budget: (task retries + 1) x client attempts, here (2 + 1) x 2.
     "client-x-task-attempts": Scenario(
-        fast(get_model, retries=2), (DEMO,), "get_model", 6, ServerError, status(503),
+        fast(get_model, retries=2),
+        (DEMO,),
+        "get_model",
+        6,
+        ServerError,
+        status(503),
         block={"retry_attempts": 2, "retry_max_total_wait_seconds": 0.2},
     ),
     "login-wrong-token": Scenario(fast(login), (), "login", 1, NotLoginError, token="ms-not-a-token"),
@@ -102,7 +107,11 @@ READS = {
 LOST = {"effect": "apply_then_fail", "status": 503, "times": 1}
 WRITES = {
     "create-503-once": Scenario(
-        fast(create_model), ("alice/fresh-1",), "create_model", 2, None,
+        fast(create_model),
+        ("alice/fresh-1",),
+        "create_model",
+        2,
+        None,
         [{"effect": "status", "status": 503, "route": "create_model", "times": 1}],
     ),
     # The first attempt creates the repo but its answer is lost: the task retry must not turn that into

@@ -296,7 +296,7 @@ def test_without_a_block_the_sdk_environment_variables_are_used(hub, prefect_har
         assert login.fn().username == "bob"
 
 
-MY_FLOW = '''
+MY_FLOW = """
 from prefect import flow
 from hub_tasks import create_model, login, model_exists
 
@@ -307,7 +307,7 @@ def my_flow() -> str:
 
 if __name__ == "__main__":
     print("RESULT", my_flow())
-'''
+"""
 
 
 def test_modelscope_api_token_python_my_flow_py_works(hub, prefect_harness, tmp_path) -> None:
