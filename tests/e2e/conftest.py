@@ -85,10 +85,17 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, deadline: floa
     raise RuntimeError(f"prefect server not healthy after {deadline}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def stack(hub_process: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
-    """Server + credentials block + work pool + deployments + worker."""
-    home = tmp_path_factory.mktemp("prefect-e2e")
+@contextlib.contextmanager
+def running_stack(
+    hub_process: RunningHub,
+    home: Path,
+    *,
+    workers: int = 1,
+    database_url: str | None = None,
+    health_deadline: float = 90,
+) -> Iterator[PrefectStack]:
+    """A `prefect server start` subprocess, the credentials block for user `demo`, the work pool, every
+    deployment of deployments/prefect.yaml, and `workers` process workers; all stopped on exit."""
     api_url = f"http://127.0.0.1:{_free_port()}/api"
     env = {
         **os.environ,
@@ -101,6 +108,8 @@ def stack(hub_process: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> 
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
+    if database_url:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     port = api_url.rsplit(":", 1)[1].split("/")[0]
     stack = PrefectStack(api_url, env, home, [], home)
     server_log = home / "server.log"
@@ -109,7 +118,7 @@ def stack(hub_process: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> 
     )
     stack.processes.append(server)
     try:
-        _wait_healthy(api_url, server, server_log)
+        _wait_healthy(api_url, server, server_log, deadline=health_deadline)
         hub_process.control.add_user("demo", DEMO_TOKEN)
         stack.cli("block", "register", "-m", "hub_tasks")
         subprocess.run(
@@ -128,9 +137,22 @@ def stack(hub_process: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> 
         )
         stack.cli("work-pool", "create", POOL, "--type", "process", "--overwrite")
         stack.cli("--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml")
-        worker = _start([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL], env, home / "worker.log")
-        stack.processes.append(worker)
+        for number in range(1, workers + 1):
+            name = ["--name", f"worker-{number}"] if workers > 1 else []
+            worker = _start(
+                [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, *name],
+                env,
+                home / f"worker-{number}.log",
+            )
+            stack.processes.append(worker)
         yield stack
     finally:
         for process in reversed(stack.processes):
             _stop(process)
+
+
+@pytest.fixture(scope="module")
+def stack(hub_process: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
+    """Server + credentials block + work pool + deployments + worker."""
+    with running_stack(hub_process, tmp_path_factory.mktemp("prefect-e2e")) as stack:
+        yield stack

@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, RunningHub
-from tests.e2e.conftest import DEMO_TOKEN, POOL, PrefectStack, _free_port, _start, _stop, _wait_healthy
+from tests.conftest import RunningHub
+from tests.e2e.conftest import PrefectStack, _free_port, running_stack
 
 SCALE_MODELS = int(os.environ.get("SCALE_MODELS", "200"))
 
@@ -96,54 +95,5 @@ def scale_stack(
 ) -> Iterator[PrefectStack]:
     """A Prefect server on PostgreSQL, the deployments, and two process workers on one pool."""
     home = tmp_path_factory.mktemp("prefect-scale")
-    api_url = f"http://127.0.0.1:{_free_port()}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api_url,
-        "PREFECT_API_DATABASE_CONNECTION_URL": postgres,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_UI_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "2",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-    }
-    stack = PrefectStack(api_url, env, home, [], home)
-    port = api_url.rsplit(":", 1)[1].split("/")[0]
-    server = _start(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", port],
-        env,
-        home / "server.log",
-    )
-    stack.processes.append(server)
-    try:
-        _wait_healthy(api_url, server, home / "server.log", deadline=180)
-        hub_process.control.add_user("demo", DEMO_TOKEN)
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from hub_tasks import ModelScopeCredentials; "
-                "ModelScopeCredentials(token=sys.argv[1], endpoint=sys.argv[2]).save('modelscope', overwrite=True)",
-                DEMO_TOKEN,
-                hub_process.url,
-            ],
-            env=env,
-            check=True,
-            cwd=ROOT,
-            timeout=120,
-        )
-        stack.cli("work-pool", "create", POOL, "--type", "process", "--overwrite")
-        stack.cli("--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml")
-        for number in (1, 2):
-            stack.processes.append(
-                _start(
-                    [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--name", f"scale-{number}"],
-                    env,
-                    home / f"worker-{number}.log",
-                )
-            )
+    with running_stack(hub_process, home, workers=2, database_url=postgres, health_deadline=180) as stack:
         yield stack
-    finally:
-        for process in reversed(stack.processes):
-            _stop(process)
