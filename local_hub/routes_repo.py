@@ -145,7 +145,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if match[1]:
         start = int(match[1])
         end = int(match[2]) if match[2] else size - 1
-        if start >= size or end < start:
+        if match[2] and end < start:
+            return None  # last-pos before first-pos is an invalid range-spec: ignored, like a malformed one
+        if start >= size:
             raise _Unsatisfiable
         return start, min(end, size - 1)
     suffix = int(match[2])

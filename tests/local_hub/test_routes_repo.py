@@ -323,6 +323,12 @@ def test_unsatisfiable_range_is_416_with_the_size(hub, dl_repo, header):
     assert response.headers["Content-Range"] == "bytes */102400"
 
 
+@pytest.mark.parametrize("header", ["bytes=20-10", "bytes=a-b", "bytes=0-1,5-6"])
+def test_invalid_range_is_ignored_and_the_whole_file_sent(hub, dl_repo, header):
+    response = download(hub, "alice/dl", "data.bin", headers={"Range": header})
+    assert response.status_code == 200 and response.content == dl_repo["data.bin"]
+
+
 def test_zero_length_file(hub, dl_repo):
     response = download(hub, "alice/dl", "empty.txt")
     assert (response.status_code, response.content, response.headers["Content-Length"]) == (200, b"", "0")
