@@ -37,6 +37,7 @@ from prefect.context import TaskRunContext
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.tasks import Task, exponential_backoff
+from pydantic import SecretStr
 
 from hub_tasks.client import HubClient
 from hub_tasks.concurrency import rate_limiter
@@ -141,14 +142,15 @@ def hub_client(modelscope_credentials: ModelScopeCredentials | None, *, shared: 
 
 @task(**hub_task_options("Log in to ModelScope"))
 def login(
-    access_token: str | None = None,
+    access_token: str | SecretStr | None = None,
     modelscope_credentials: ModelScopeCredentials | None = None,
     git_token_secret_block: str | None = None,
 ) -> LoginResult:
     """Verify the token with the hub (fails fast with a clear message when it is wrong).
 
     Args:
-        access_token: A token to verify instead of the block's (avoid: parameters are recorded).
+        access_token: A token to verify instead of the block's; prefer the block, or pass a `SecretStr`
+            (a plain string is an ordinary parameter wherever Prefect shows one).
         modelscope_credentials: Credentials block; env vars when None.
         git_token_secret_block: Save the git token the hub issues into this `Secret` block.
 

@@ -28,6 +28,7 @@ from prefect.client.schemas.filters import (
 from prefect.logging import disable_run_logger
 from prefect.logging.handlers import APILogHandler
 from prefect.settings import PREFECT_API_URL
+from pydantic import SecretStr
 
 from hub_tasks import (
     InvalidParameter,
@@ -201,6 +202,18 @@ def test_login_saves_the_git_token_into_a_named_secret_block(hub, credentials) -
     for text in (result.model_dump_json(), repr(result)):
         assert expected not in text and hub.tokens["alice"] not in text
     assert Secret.load("alice-git-token").get() == expected
+
+
+def test_login_verifies_a_token_given_as_a_secret_str(hub, credentials) -> None:
+    """A token passed to the task directly may be a SecretStr; it is used, and the result never shows it."""
+
+    @flow(name="login-with-secret-str")
+    def login_flow() -> LoginResult:
+        return login(SecretStr(hub.tokens["bob"]), modelscope_credentials=credentials)
+
+    result = login_flow()
+    assert result.username == "bob"
+    assert hub.tokens["bob"] not in result.model_dump_json()
 
 
 # -- push_model progress ---------------------------------------------------------------------------------
