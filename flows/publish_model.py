@@ -20,7 +20,6 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.assets import Asset, AssetProperties, materialize
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
-from prefect.transactions import get_transaction, transaction
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub_tasks import (
@@ -37,7 +36,7 @@ from hub_tasks import (
 )
 from hub_tasks.concurrency import model_lock
 from hub_tasks.scan import check_folder, normalize_patterns, scan_folder
-from hub_tasks.tasks import hub_client, hub_task_options, run_logger
+from hub_tasks.task_runtime import hub_client, hub_task_options, run_logger
 from hub_tasks.validation import validate_model_id, validate_ref, validate_tag
 
 NAME = r"[A-Za-z0-9_.-]+"
@@ -176,21 +175,15 @@ def ensure_model(request: PublishRequest, modelscope_credentials: ModelScopeCred
                 raise
             run_logger().info("%s was created meanwhile by another writer", request.model_id)
             return False
-    txn = get_transaction()
-    if txn is not None and request.rollback_new_repo:
-        txn.set("created_model", request.model_id)
-        txn.set("credentials", modelscope_credentials)
     run_logger().info("created %s (%s)", request.model_id, request.visibility.value)
     return True
 
 
-@ensure_model.on_rollback
-def _delete_created_model(txn) -> None:
+# Called when push_model has finally failed, not from a Prefect transaction's on_rollback hook: a
+# transaction is rolled back by the first failed attempt of a task in it, so the hook deleted the repo
+# while push_model still had retries, and a retry then re-created it and left it behind.
+def _delete_created_model(model_id: str, credentials: ModelScopeCredentials | None) -> None:
     """Undo a repo this run created, but only while it is still empty (never delete content)."""
-    model_id = txn.get("created_model", None)
-    if model_id is None:
-        return
-    credentials = txn.get("credentials", None)
     client = credentials.get_client() if credentials is not None else HubClient()
     with client:
         if client.resolve_ref_or_none(model_id, "master") is not None:
@@ -301,8 +294,8 @@ def publish_model(
     check_model_folder(request.model_dir, request.ignore_patterns)
     login(modelscope_credentials=creds)
     with write_lock(request.model_id, lock):
-        with transaction(write_on_commit=False):  # only for rollback; results are not written
-            ensure_model(request, creds)
+        created = ensure_model(request, creds)
+        try:
             result = push_model(
                 request.model_id,
                 request.model_dir,
@@ -317,6 +310,15 @@ def publish_model(
                 modelscope_credentials=creds,
                 delete_missing=request.delete_missing,
             )
+        except Exception:
+            if created and request.rollback_new_repo:
+                try:
+                    _delete_created_model(request.model_id, creds)
+                except Exception as exc:  # the push's error is the one to report
+                    run_logger().warning("could not roll back %s: %s", request.model_id, exc)
+            raise
+        if created and not result.created_repo:  # ensure_model made it, so the engine found it there
+            result = result.model_copy(update={"created_repo": True})
         if request.tag:  # confirms the engine's tag: idempotent at the same commit, an error anywhere else
             create_tag(
                 request.model_id, request.tag, result.commit_id or request.revision, modelscope_credentials=creds

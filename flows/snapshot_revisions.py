@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from flows.snapshots import Change, FileState, ModelState, RefState, Snapshot, SnapshotStore, diff
 from hub_tasks import HubClient, HubError, ModelInfo, ModelScopeCredentials, NotExistError, list_all_models
-from hub_tasks.tasks import hub_client, hub_task_options, run_logger
+from hub_tasks.task_runtime import hub_client, hub_task_options, run_logger
 from hub_tasks.validation import validate_owner
 
 DEFAULT_SNAPSHOT_DIR = str(Path("~/.prefect-modelscope/snapshots"))

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, Field
 
 from flows.publish_model import NAME, REF, PublishRequest, checked_model_id, checked_tag, publish_model
 from hub_tasks import ModelScopeCredentials, PushResult
-from hub_tasks.tasks import run_logger
+from hub_tasks.task_runtime import run_logger
 
 TRAINING_COMPLETED = "modelscope.training.completed"
 

@@ -79,12 +79,12 @@ __all__ = [
 
 # The Prefect layer: the credentials block and one retrying task per hub operation.
 from hub_tasks.credentials import ModelScopeCredentials
+from hub_tasks.folder_tasks import download_model, fetch_meta_files_from_url, push_model, verify_model_folder
+from hub_tasks.task_runtime import retry_if_transient
 from hub_tasks.tasks import (
     create_model,
     create_tag,
     delete_model,
-    download_model,
-    fetch_meta_files_from_url,
     get_model,
     get_model_branches_and_tags,
     get_model_files,
@@ -94,9 +94,6 @@ from hub_tasks.tasks import (
     list_models,
     login,
     model_exists,
-    push_model,
-    retry_if_transient,
-    verify_model_folder,
 )
 
 __all__ += [

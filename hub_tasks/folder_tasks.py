@@ -1,0 +1,291 @@
+"""Prefect tasks that move a model folder: publish it (with progress), verify it, download it, fetch a file.
+
+Same shape and retry policy as the tasks in `tasks.py` (see `task_runtime.py`), with the long
+transfer timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from prefect import task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.context import TaskRunContext
+
+from hub_tasks.credentials import ModelScopeCredentials
+from hub_tasks.task_runtime import (
+    PROGRESS_EVERY_SECONDS,
+    TRANSFER_TIMEOUT_SECONDS,
+    hub_client,
+    hub_task_options,
+    run_logger,
+)
+from hub_tasks.types import (
+    DownloadResult,
+    ProgressEvent,
+    PushResult,
+)
+from hub_tasks.validation import validate_model_id
+
+
+class _ProgressReporter:
+    """Turns push progress into a Prefect progress artifact and throttled run-log lines."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        self.logger = run_logger()
+        self.artifact_id = None
+        self.last = 0.0
+        self.marker: tuple[str, bool] | None = None
+        self.lock = threading.Lock()
+        if TaskRunContext.get() is not None:
+            key = "upload-progress-" + "".join(c if c.isascii() and c.isalnum() else "-" for c in model_id.lower())
+            self.artifact_id = create_progress_artifact(
+                0.0, key=key[:64].strip("-"), description=f"Publishing {model_id}"
+            )
+
+    def __call__(self, event: ProgressEvent) -> None:
+        finished = event.files_done >= event.files_total and event.bytes_done >= event.bytes_total
+        now = time.monotonic()
+        with self.lock:
+            marker = (event.phase, finished)
+            if marker == self.marker and now - self.last < PROGRESS_EVERY_SECONDS:
+                return
+            self.marker, self.last = marker, now
+        percent = 100.0 * event.bytes_done / event.bytes_total if event.bytes_total else 100.0
+        self.logger.info(
+            "%s %s: %.0f%% (%.1f of %.1f MiB, %d of %d files)",
+            self.model_id,
+            event.phase,
+            percent,
+            event.bytes_done / 2**20,
+            event.bytes_total / 2**20,
+            event.files_done,
+            event.files_total,
+        )
+        if self.artifact_id is not None:
+            # hashing is the first half of the bar, uploading the second
+            overall = percent / 2 if event.phase == "hash" else 50 + percent / 2
+            update_progress_artifact(self.artifact_id, overall, description=f"{event.phase} {percent:.0f}%")
+
+    def finish(self, result: PushResult) -> None:
+        """Fill the bar: a publish with no blob to upload (small files, reused blobs, a no-op) never
+        reports an upload phase, and would otherwise stay at the 50 % where hashing ends."""
+        if self.artifact_id is not None:
+            what = "no changes" if result.noop else f"commit {result.commit_id}"
+            update_progress_artifact(self.artifact_id, 100.0, description=f"published {self.model_id}: {what}")
+
+
+@task(**hub_task_options("Publish a model folder to ModelScope", TRANSFER_TIMEOUT_SECONDS))
+def push_model(
+    model_id: str,
+    model_dir: str,
+    visibility: int = 5,
+    license: str = "Apache License 2.0",
+    chinese_name: str | None = None,
+    commit_message: str = "upload model",
+    tag: str | None = None,
+    revision: str = "master",
+    original_model_id: str | None = None,
+    ignore_file_pattern: str | list[str] | None = None,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+    delete_missing: bool = True,
+    max_workers: int | None = None,
+    allow_secret_files: bool | list[str] = False,
+) -> PushResult:
+    """Publish a folder so `revision` holds exactly its files; only changes are sent; verified.
+
+    A retry after a transient failure resumes cheaply: blobs the hub already has are not sent again.
+    Progress goes to a Prefect progress artifact and to the run log.
+
+    Args:
+        model_id: "owner/name"; created when missing.
+        model_dir: The folder (with a configuration.json).
+        visibility: 1 private, 3 internal, 5 public (for a new repo).
+        license: License (for a new repo).
+        chinese_name: Display name (for a new repo).
+        commit_message: Commit message.
+        tag: Tag the resulting commit.
+        revision: Branch to publish to (the hub's HTTP API cannot create branches).
+        original_model_id: Base model (for a new repo).
+        ignore_file_pattern: Glob or list of globs to leave out.
+        modelscope_credentials: Credentials block; env vars when None.
+        delete_missing: Remove remote files that are not in the folder.
+        max_workers: Parallel blob uploads.
+        allow_secret_files: True, or globs of secret-looking files allowed to be published.
+
+    Returns:
+        A `PushResult` (commit id None for a no-op).
+
+    Raises:
+        InvalidParameter: Bad folder or arguments (before any request).
+        AlreadyExistsError: The tag points elsewhere (before any upload).
+        ConcurrentChangeError: Someone else changed the revision meanwhile.
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, push_model
+
+        @flow
+        def publish(folder: str):
+            return push_model("alice/demo", folder, tag="v1.0",
+                              modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME")).commit_id
+        ```
+    """
+    validate_model_id(model_id, "push_model")  # a typed error, before the progress artifact is named after it
+    reporter = _ProgressReporter(model_id)
+    with hub_client(modelscope_credentials) as client:
+        result = client.push_model(
+            model_id,
+            model_dir,
+            visibility,
+            license,
+            chinese_name,
+            commit_message,
+            tag,
+            revision,
+            original_model_id,
+            ignore_file_pattern,
+            delete_missing=delete_missing,
+            max_workers=max_workers,
+            progress=reporter,
+            allow_secret_files=allow_secret_files,
+        )
+    reporter.finish(result)
+    what = "no changes, no commit" if result.noop else f"commit {result.commit_id}"
+    run_logger().info(
+        "published %s: %s, %d bytes sent, %d reused", model_id, what, result.bytes_uploaded, result.bytes_reused
+    )
+    return result
+
+
+@task(**hub_task_options("Verify a published ModelScope model", TRANSFER_TIMEOUT_SECONDS))
+def verify_model_folder(
+    model_id: str,
+    model_dir: str,
+    revision: str = "master",
+    ignore_file_pattern: str | list[str] | None = None,
+    delete_missing: bool = True,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> int:
+    """Check that a revision holds exactly a folder's files (paths, sizes, sha256).
+
+    Args:
+        model_id: "owner/name".
+        model_dir: The local folder.
+        revision: Branch, tag or commit to check.
+        ignore_file_pattern: Globs left out of the comparison.
+        delete_missing: Also require that the hub has no extra files.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        How many files matched.
+
+    Raises:
+        VerificationError: Any difference, listed path by path (not retried).
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, verify_model_folder
+
+        @flow
+        def check(folder: str):
+            verify_model_folder("alice/demo", folder, "v1.0",
+                                modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME"))
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.verify_folder(model_id, model_dir, revision, ignore_file_pattern, delete_missing=delete_missing)
+
+
+@task(**hub_task_options("Fetch a meta file from a URL", TRANSFER_TIMEOUT_SECONDS))
+def fetch_meta_files_from_url(
+    url: str,
+    out_path: str,
+    chunk_size: int = 1024,
+    mode: str = "reuse_dataset_if_exists",
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> str:
+    """Download a meta file (csv, jsonl, ...) into `out_path` atomically; returns the local path.
+
+    Unlike the SDK: http(s) only, timeouts, typed errors that write nothing, temp-then-rename,
+    Range resume, reuse only of a completed download (checked against its sidecar), the token only
+    for the hub's own origin, and bytes saved exactly as served (`chunk_size` is a read size in
+    bytes; no jsonl-to-csv conversion).
+
+    Args:
+        url: http(s) URL.
+        out_path: Folder to write into.
+        chunk_size: Streaming read size in bytes.
+        mode: "reuse_dataset_if_exists" or "force_redownload".
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        The local file path.
+
+    Raises:
+        InvalidParameter: Bad URL, mode, chunk size or out_path (before any request).
+        NotExistError: The URL answered 404 (not retried).
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, fetch_meta_files_from_url
+
+        @flow
+        def fetch(url: str) -> str:
+            return fetch_meta_files_from_url(url, "./meta",
+                                             modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME"))
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.fetch_meta_files_from_url(url, out_path, chunk_size, mode)
+
+
+@task(**hub_task_options("Download a ModelScope model", TRANSFER_TIMEOUT_SECONDS))
+def download_model(
+    model_id: str,
+    local_dir: str,
+    revision: str = "master",
+    allow_patterns: str | list[str] | None = None,
+    ignore_patterns: str | list[str] | None = None,
+    max_workers: int = 4,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> DownloadResult:
+    """Mirror a revision into `local_dir`: fetch what is missing or different, verify every file.
+
+    A retry after a transient failure resumes: files already verified are not fetched again, and
+    partial files continue with Range.
+
+    Args:
+        model_id: "owner/name".
+        local_dir: Target folder.
+        revision: Branch, tag or commit.
+        allow_patterns: Only paths or names matching these globs.
+        ignore_patterns: Leave out paths or names matching these globs.
+        max_workers: Parallel downloads.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        A `DownloadResult` (files downloaded and already present, bytes, the revision's commit id).
+
+    Raises:
+        DownloadError: Some files could not be fetched or verified (all are listed).
+        NotExistError: No such model or revision.
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, download_model
+
+        @flow
+        def mirror(model_id: str):
+            return download_model(model_id, "./mirror",
+                                  modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME")).commit_id
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.download_model(model_id, local_dir, revision, allow_patterns, ignore_patterns, max_workers)

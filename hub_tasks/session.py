@@ -1,0 +1,323 @@
+"""`HubSession`: the sending half of `HubClient` (session, auth, retries, redirects, error mapping).
+
+`_call()` is the only place that sends: it adds auth, applies timeouts, retries transient faults
+with tenacity (idempotent requests only), follows redirects without leaking the token to other
+hosts, and hands every response to `errors.raise_for_hub_response`. Non-idempotent operations
+(create, tag, commit) go through `_call_checked()`: after an ambiguous failure they ask the hub
+whether the first attempt took effect before sending again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import urllib.request
+from collections.abc import Callable
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from pydantic import SecretStr
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from hub_tasks.errors import (
+    HubConnectionError,
+    InvalidParameter,
+    NotLoginError,
+    RateLimitedError,
+    TransientHubError,
+    connection_error,
+    raise_for_hub_response,
+)
+from hub_tasks.settings import HubSettings, normalize_endpoint
+
+log = logging.getLogger("hub_tasks.client")  # one logger for the whole client
+T = TypeVar("T")
+S = TypeVar("S", bound="HubSession")
+_REDIRECTS = (301, 302, 303, 307, 308)
+USER_AGENT = "prefect-modelscope/0.1"
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, lower-case host, port with the scheme's default filled in) of a URL; empty when unparsable.
+
+    Example:
+        >>> origin("HTTPS://Hub.Example.com/api")
+        ('https', 'hub.example.com', 443)
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port that is not a number
+        return ("", "", None)
+    return scheme, parts.hostname or "", port
+
+
+def _env_proxies(endpoint: str) -> dict[str, str]:
+    """The environment's proxies (HTTP(S)_PROXY), unless NO_PROXY exempts the hub's host."""
+    host = urlsplit(endpoint).hostname or ""
+    if not host or urllib.request.proxy_bypass(host):
+        return {}
+    return {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")}
+
+
+class HubSession:
+    """One `requests.Session` to one hub, with its settings, token and the one `_call()` that sends.
+
+    `HubClient` adds an operation per hub call on top; see it for the arguments.
+    """
+
+    def __init__(
+        self, endpoint: str | None = None, token: str | SecretStr | None = None, settings: HubSettings | None = None
+    ) -> None:
+        base = settings or HubSettings()
+        updates: dict[str, Any] = {}
+        if endpoint is not None:
+            try:
+                updates["endpoint"] = normalize_endpoint(endpoint)
+            except ValueError as exc:
+                raise InvalidParameter(str(exc), operation="HubClient") from exc
+        if token is not None:
+            updates["token"] = token if isinstance(token, SecretStr) else SecretStr(token)
+        self.settings = base.model_copy(update=updates)
+        self.endpoint = self.settings.endpoint
+        self.git_token: SecretStr | None = None
+        # Called before every request; the Prefect layer plugs a shared rate limit in here.
+        self.throttle: Callable[[], None] | None = None
+        self._session = requests.Session()
+        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # the token is never a jar entry
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(16, 2 * self.settings.upload_max_workers))
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers["User-Agent"] = USER_AGENT
+        # Proxies come from the environment once, here: with trust_env on, requests re-reads the
+        # environment and ~/.netrc on every request (about half a millisecond each), and a .netrc
+        # entry could even attach credentials we did not choose.
+        self._session.trust_env = False
+        self._session.proxies = _env_proxies(self.endpoint)
+        self._origin = origin(self.endpoint)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint={self.endpoint!r}, token={'***' if self.settings.token else None})"
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @property
+    def token(self) -> SecretStr | None:
+        """The SDK token in use (a `SecretStr`)."""
+        return self.settings.token
+
+    def _secret_values(self) -> list[str | None]:
+        token, git = self.settings.token, self.git_token
+        return [token.get_secret_value() if token else None, git.get_secret_value() if git else None]
+
+    def _trusted(self, url: str) -> bool:
+        """Auth goes to the hub's origin (scheme, host and port) and to its sibling subdomains over the
+        same scheme and port (the LFS host); nowhere else: not another port of the same host, not http
+        when the hub is https."""
+        scheme, host, port = origin(url)
+        own_scheme, own_host, own_port = self._origin
+        if not host or (scheme, port) != (own_scheme, own_port):
+            return False
+        if host == own_host:
+            return True
+        domain = own_host.removeprefix("www.")
+        return "." in domain and not domain.replace(".", "").isdigit() and host.endswith("." + domain)
+
+    def _auth_headers(self, url: str) -> dict[str, str]:
+        token = self.settings.token
+        if token is None or not self._trusted(url):
+            return {}
+        value = token.get_secret_value()
+        return {"Authorization": f"Bearer {value}", "Cookie": f"m_session_id={value}"}
+
+    def require_token(self, operation: str, model_id: str | None = None) -> None:
+        """Raise `NotLoginError` before any request when no token (or an empty one) is configured."""
+        if self.settings.token is None or not self.settings.token.get_secret_value():
+            raise NotLoginError(
+                "no access token: set MODELSCOPE_API_TOKEN, pass token=..., or use a ModelScopeCredentials block",
+                operation=operation,
+                model_id=model_id,
+            )
+
+    def _retrying(self, operation: str, model_id: str | None) -> Retrying:
+        settings = self.settings
+
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimitedError) and (exc.retry_after or 0) > settings.retry_after_max_seconds:
+                return True  # a longer pause than we may wait: fail now (a task retry comes back later)
+            return (
+                state.attempt_number >= settings.retry_attempts
+                or state.idle_for >= settings.retry_max_total_wait_seconds
+            )
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+                delay = min(exc.retry_after, settings.retry_after_max_seconds)
+            else:
+                cap = min(
+                    settings.retry_backoff_max_seconds, settings.retry_backoff_seconds * 2 ** (state.attempt_number - 1)
+                )
+                delay = random.uniform(cap / 2, cap)
+            return max(0.0, min(delay, settings.retry_max_total_wait_seconds - state.idle_for))
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "retrying %s %s after %s (attempt %d/%d, waiting %.2fs, request id %s)",
+                operation,
+                model_id or "",
+                type(exc).__name__,
+                state.attempt_number,
+                settings.retry_attempts,
+                state.next_action.sleep if state.next_action else 0.0,
+                getattr(exc, "request_id", None),
+            )
+
+        return Retrying(
+            stop=stop,
+            wait=wait,
+            retry=retry_if_exception_type(TransientHubError),
+            reraise=True,
+            before_sleep=before_sleep,
+        )
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        model_id: str | None,
+        body: bytes | Callable[[], Any] | None = None,
+        timeout: tuple[float, float] | None = None,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One HTTP exchange, following redirects by hand so auth never crosses to another host."""
+        timeout = timeout or (self.settings.connect_timeout, self.settings.read_timeout)
+        extra = kwargs.pop("headers", None) or {}
+        if self.throttle is not None:  # e.g. a Prefect rate limit shared by every worker
+            self.throttle()
+        for _ in range(6):
+            data = body() if callable(body) else body
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers={**extra, **self._auth_headers(url)},
+                    timeout=timeout,
+                    stream=stream,
+                    allow_redirects=False,
+                    **kwargs,
+                )
+            except requests.RequestException as exc:
+                raise connection_error(exc, operation=operation, model_id=model_id) from exc
+            finally:
+                if hasattr(data, "close"):
+                    data.close()
+            if response.status_code not in _REDIRECTS or "location" not in response.headers:
+                return response
+            response.close()
+            url = urljoin(url, response.headers["location"])
+            kwargs.pop("params", None)  # the Location carries its own query
+        raise HubConnectionError("too many redirects", operation=operation, model_id=model_id)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        model_id: str | None = None,
+        retry: bool | None = None,
+        lookup: bool = False,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> tuple[dict[str, Any] | None, requests.Response]:
+        """Send, retry when safe, and classify. Returns (parsed envelope or None, response).
+
+        `retry` defaults to True for GET/PUT/DELETE/HEAD (idempotent) and False for POST. With
+        `stream=True` a successful response is returned unread (the caller closes it).
+        """
+        url = path if "://" in path else f"{self.endpoint}{path}"
+        retry = method in ("GET", "PUT", "DELETE", "HEAD") if retry is None else retry
+
+        def once() -> tuple[dict[str, Any] | None, requests.Response]:
+            started = time.perf_counter()
+            response = self._send(method, url, operation=operation, model_id=model_id, stream=stream, **kwargs)
+            log.debug(
+                "%s %s -> %s in %.0f ms",
+                method,
+                urlsplit(url).path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            if stream and response.status_code < 400:
+                return None, response
+            try:
+                payload = raise_for_hub_response(
+                    response,
+                    operation=operation,
+                    model_id=model_id,
+                    lookup=lookup,
+                    expect_json=not stream,
+                    secrets=self._secret_values(),
+                )
+            except requests.RequestException as exc:  # the body broke off while being read
+                raise connection_error(exc, operation=operation, model_id=model_id) from exc
+            finally:
+                if stream:
+                    response.close()
+            return payload, response
+
+        if not retry:
+            return once()
+        for attempt in self._retrying(operation, model_id):
+            with attempt:
+                return once()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_checked(
+        self, send: Callable[[], T], landed: Callable[[], T | None], *, operation: str, model_id: str | None
+    ) -> T:
+        """Run a non-idempotent request; after a transient failure, `landed()` decides whether the
+        first attempt already took effect (its result is then returned) before anything is re-sent."""
+        ambiguous = False
+        for attempt in self._retrying(operation, model_id):
+            with attempt:
+                if ambiguous:
+                    result = landed()
+                    if result is not None:
+                        log.info("%s %s: the earlier attempt had taken effect", operation, model_id or "")
+                        return result
+                ambiguous = True
+                return send()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _data(payload: dict[str, Any] | None) -> Any:
+        """Unwrap `Data` (legacy) or `data` (OpenAPI)."""
+        if not payload:
+            return None
+        return payload.get("Data", payload.get("data"))
+
+    def model_url(self, model_id: str) -> str:
+        """The model's page on the hub."""
+        return f"{self.endpoint}/models/{model_id}"

@@ -1,0 +1,121 @@
+"""What every hub task shares: the retry policy and timeouts, the run logger, and the shared clients.
+
+Retry budget, written down: inside one task attempt the client retries one HTTP call on
+transient faults (429, 5xx, dropped connections, timeouts) up to `retry_attempts` = 4 times,
+with jittered exponential back-off (0.5 s doubling, capped at 8 s, honouring `Retry-After` up to
+30 s, 30 s of waiting in total). The task itself retries 3 times (after about 2, 4 and 8 s, jitter
+0.5) and only when `is_retryable` says the failure was transient; a 400, 401, 403 or 404 fails at
+once. Worst case: (3 + 1) x 4 = 16 calls of one request. Every task's `timeout_seconds` is longer
+than the client's worst case for one attempt (4 x (10 s + 60 s) + 30 s = 310 s). Override any of
+this with `.with_options(retries=..., timeout_seconds=...)`.
+
+No task caches by default (mutating tasks must not; reads should show fresh hub state): pass
+`cache_policy=INPUTS - "modelscope_credentials"` through `.with_options` to cache reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.context import TaskRunContext
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+from prefect.tasks import Task, exponential_backoff
+
+from hub_tasks.client import HubClient
+from hub_tasks.concurrency import rate_limiter
+from hub_tasks.credentials import ModelScopeCredentials
+from hub_tasks.errors import is_retryable
+from hub_tasks.settings import HubSettings
+
+TASK_RETRIES = 3
+READ_TIMEOUT_SECONDS = 900
+TRANSFER_TIMEOUT_SECONDS = 6 * 3600
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+def retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """`retry_condition_fn` for hub tasks: retry only failures `is_retryable` calls transient."""
+    try:
+        state.result()
+    except Exception as exc:
+        return is_retryable(exc)
+    return False
+
+
+def hub_task_options(name: str, timeout: float = READ_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """The options every hub task shares (retry policy, timeout, no caching, the `modelscope` tag)."""
+    return {
+        "name": name,
+        "retries": TASK_RETRIES,
+        "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+        "retry_jitter_factor": 0.5,
+        "retry_condition_fn": retry_if_transient,
+        "timeout_seconds": timeout,
+        "cache_policy": NO_CACHE,
+        "tags": ["modelscope"],
+    }
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """The run logger inside a flow or task run, else this module's logger."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("hub_tasks.tasks")  # the tasks' logger outside a run
+
+
+def is_task_retry() -> bool:
+    """True in a task attempt after the first. Retries follow only transient failures, whose request
+    may have taken effect with its answer lost; the client's own "check, then retry" does not span
+    task attempts, so mutating tasks repeat that check here."""
+    context = TaskRunContext.get()
+    return context is not None and context.task_run.run_count > 1
+
+
+_SHARED: OrderedDict[str, HubClient] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 16
+
+
+def _fingerprint(settings: HubSettings) -> str:
+    """Identifies a configuration without keeping the token itself as a key."""
+    token = settings.token.get_secret_value() if settings.token else ""
+    described = settings.model_dump(mode="json", exclude={"token"})
+    return hashlib.sha256(json.dumps([described, token], sort_keys=True).encode()).hexdigest()
+
+
+@contextmanager
+def hub_client(modelscope_credentials: ModelScopeCredentials | None, *, shared: bool = True) -> Iterator[HubClient]:
+    """A client from the block, or from `HubSettings` (the SDK's env vars) when there is none.
+
+    Tasks of one process share one client per configuration, so fan-outs (a snapshot of
+    thousands of models) reuse pooled connections instead of opening new ones per task.
+    `shared=False` gives a private client, for operations that change its state (login).
+    """
+    settings = modelscope_credentials.settings() if modelscope_credentials is not None else HubSettings()
+    limit = modelscope_credentials.rate_limit if modelscope_credentials is not None else None
+    if not shared:
+        with HubClient(settings=settings) as private:
+            private.throttle = rate_limiter(limit) if limit else None
+            yield private
+        return
+    key = _fingerprint(settings) + (limit or "")
+    with _SHARED_LOCK:
+        client = _SHARED.get(key)
+        if client is None:
+            client = _SHARED[key] = HubClient(settings=settings)
+            client.throttle = rate_limiter(limit) if limit else None
+            if len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)  # not closed: another thread may still be using it
+        _SHARED.move_to_end(key)
+    yield client
