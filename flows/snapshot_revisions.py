@@ -255,6 +255,21 @@ def _emit(changes: list[Change], endpoint: str) -> None:
         run_logger().warning("%d changes; emitted events for the first %d", len(changes), MAX_EVENTS)
 
 
+def _last_read(states: dict[str, ModelState], previous: Snapshot | None, include_files: bool) -> dict[str, ModelState]:
+    """A model that could not be read keeps the refs (and files) of the previous snapshot, so that its next
+    good read is diffed against them: otherwise a tag moved meanwhile would never be reported."""
+    if previous is None:
+        return states
+    kept = {}
+    for model_id, state in states.items():
+        last = previous.models.get(model_id)
+        if state.status == "error" and last is not None and last.status in ("ok", "error"):
+            update = {"status": "error", "reason": state.reason, "files": last.files if include_files else None}
+            state = last.model_copy(update=update)
+        kept[model_id] = state
+    return kept
+
+
 def _read(
     models: list[ModelInfo],
     include_files: bool,
@@ -309,14 +324,15 @@ def snapshot_revisions(
     models: list[ModelInfo] = []
     for owner in owners:
         models += list_all_models(owner, modelscope_credentials=modelscope_credentials)
+    states = _read(models, include_files, max_concurrency, Runner(task_runner), modelscope_credentials)
+    previous = store.latest()
     snapshot = Snapshot(
         taken_at=taken_at,
         endpoint=endpoint,
         owners=list(owners),
         include_files=include_files,
-        models=_read(models, include_files, max_concurrency, Runner(task_runner), modelscope_credentials),
+        models=_last_read(states, previous, include_files),
     )
-    previous = store.latest()
     location = store.save(snapshot)
     changes = diff(previous, snapshot)
     create_table_artifact(

@@ -51,7 +51,8 @@ class FileState(BaseModel):
 
 
 class ModelState(BaseModel):
-    """One model in a snapshot. `status` is ok, not_visible (gone or private since listing) or error."""
+    """One model in a snapshot. `status` is ok, not_visible (gone or private since listing) or error; an
+    error keeps the refs (and files) last read, if any, so that the next good read is compared with them."""
 
     status: Literal["ok", "not_visible", "error"] = "ok"
     reason: str = ""
@@ -145,7 +146,7 @@ def diff(old: Snapshot | None, new: Snapshot) -> list[Change]:
             changes.append(Change(kind="model.removed", model_id=model_id))
         elif before.status == "ok" and after.status == "not_visible":
             changes.append(Change(kind="model.hidden", model_id=model_id, new=after.reason))
-        elif before.status == "ok" and after.status == "ok":
+        elif before.status in ("ok", "error") and after.status == "ok":
             changes += _refs("branch", model_id, before.branches, after.branches)
             changes += _refs("tag", model_id, before.tags, after.tags)
             if (before.private, before.visibility) != (after.private, after.visibility):
