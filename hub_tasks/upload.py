@@ -44,6 +44,9 @@ log = logging.getLogger("hub_tasks.upload")
 DEFAULT_HASH_CACHE = "default"
 REPAIR_ROUNDS = 2
 LOG_EVERY_SECONDS = 5.0
+# Hashed blobs are negotiated (and start uploading) once this many bytes or LFS_BATCH_MAX blobs wait:
+# without a byte bound, a folder of fewer than 64 LFS files would upload nothing until all were hashed.
+NEGOTIATE_EVERY_BYTES = 64 << 20
 
 
 def open_hash_cache(choice: str | os.PathLike[str] | None) -> HashCache:
@@ -267,7 +270,7 @@ class Publisher:
                         continue
                     seen.add(sha)
                     pending.append((sha, file))
-                    if len(pending) >= LFS_BATCH_MAX:
+                    if len(pending) >= LFS_BATCH_MAX or sum(f.size for _, f in pending) >= NEGOTIATE_EVERY_BYTES:
                         uploads += self._negotiate(pending, remote, uploader)
                         pending = []
                 self.timings["hash"] = time.perf_counter() - started

@@ -1,0 +1,516 @@
+"""Push benchmark: our `push_model` against the official SDK's `upload_folder` and the wire limit.
+
+Generates a model folder once (default 2 GiB: `--big-files` x `--big-mib` MiB random `.safetensors`
+plus `--small-files` small text files, `configuration.json` among them), starts local_hub as a
+separate process (`python -m local_hub serve`, no fsync unless `--fsync`), then runs these cases
+interleaved, round after round (`--rounds`, median reported):
+
+1. ours cold: `HubClient.push_model` to a fresh model id with a fresh (empty) hash cache;
+2. sdk cold: the official SDK's `HubApi().upload_folder` to a fresh model id (upload cache off);
+3. wire: plain parallel PUTs of the same LFS blobs (one LFS batch for the hrefs, sha256 known in
+   advance: no client hashing) with `--workers` connections; the floor for moving these bytes;
+4. ours unchanged: re-publish of the same folder with the warm hash cache of the cold run (the
+   realistic case: the same machine publishes again);
+5. ours one changed: the first big file gets new bytes (its first 8 MiB rewritten), re-publish,
+   warm cache (every other file is a cache hit);
+6. sdk unchanged: `upload_folder` again on the unchanged folder (the file of case 5 is restored);
+7. hash-and-send alone: sha256 of one big file plus one PUT of it (the floor for case 5).
+
+Each client runs in its own child process, which imports what it needs, prints "ready" and waits;
+the parent then prepares the hub and answers "go", and only then do the child's clock and the
+hub's counters start. Preparing: `os.sync()` first (local_hub does not fsync by default, and the
+write-back of earlier cases would land on whichever case runs next); then, for every case that
+uploads, the hub's blob store is emptied, so every cold run is truly cold (case 5, which must leave
+the blobs for case 6, deletes a ballast file of the changed file's size instead). Every upload
+thus starts with at least as much memory freed a moment ago as it will write. That is deliberate:
+on this VM (virtio-balloon with free page reporting, which hands free memory back to the host after
+a couple of seconds) local_hub spent two to three times the kernel time writing a blob into memory
+freed seconds earlier rather than just now, which by itself swung the ratios between cases. The
+folder itself stays in the page cache: reads cost no disk time.
+
+Numbers are the client's alone (interpreter start and imports included): CPU is ru_utime +
+ru_stime from `os.wait4` on the child; peak RSS is the child's own `VmHWM`, reported as it ends
+(wait4's ru_maxrss is not used: Linux carries the spawning process's high-water mark across fork
+and exec into it, so it could never be lower than this script's own peak). Wall is the operation
+itself, timed inside the child after "go"; "proc" is the whole child. Blob bytes received and
+commits are deltas of the hub's control-plane stats, hub CPU the server process's CPU, all from
+"go" to the child's exit. Finally a table of the issue's targets says which are met.
+
+Usage:
+
+    python3 dev.py bench push                      # 2 GiB folder, 3 rounds (a minute or two)
+    python3 dev.py bench push --big-files 2 --big-mib 32 --small-files 20 --rounds 1   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from local_hub import HubControl  # noqa: E402
+
+USER, TOKEN, ADMIN = "bench", "ms-bench-push-5c2e9a", "bench-push-admin-8b1d"
+MIB = 1 << 20
+PIECE = 8 << 20  # data is generated, and the changed file rewritten, in 8 MiB pieces
+SMALL_SUFFIXES = (".json", ".txt", ".py", ".md")
+
+# Every child, once its imports are done, says "ready" and waits for "go" (the parent prepares the hub in
+# between), and ends by reporting its own VmHWM: the exec'd image's high-water mark, nothing inherited.
+PRELUDE = """
+def ready():
+    import sys
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+def vm_hwm_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+"""
+
+OURS = """
+import json, os, time
+P = json.loads(os.environ["BENCH_PARAMS"])
+from hub_tasks import HubClient
+ready()
+started, cpu = time.perf_counter(), time.process_time()
+with HubClient(endpoint=P["url"], token=P["token"]) as client:
+    result = client.push_model(P["model_id"], P["folder"], hash_cache=P["cache"], max_workers=P["workers"])
+print(json.dumps({"wall": time.perf_counter() - started, "op_cpu": time.process_time() - cpu,
+                  "commits": len(result.commit_ids), "bytes_uploaded": result.bytes_uploaded,
+                  "bytes_hashed": result.bytes_hashed, "cache_hits": result.hash_cache_hits,
+                  "timings": result.timings, "hwm_kib": vm_hwm_kib()}))
+"""
+
+SDK = """
+import json, os, time
+P = json.loads(os.environ["BENCH_PARAMS"])
+from modelscope.hub.api import HubApi
+api = HubApi()
+api.login(P["token"])
+ready()
+started, cpu = time.perf_counter(), time.process_time()
+answer = api.upload_folder(repo_id=P["model_id"], folder_path=P["folder"], commit_message="bench")
+print(json.dumps({"wall": time.perf_counter() - started, "op_cpu": time.process_time() - cpu,
+                  "answer": str(answer)[:200], "hwm_kib": vm_hwm_kib()}))
+"""
+
+# Plain PUTs: the same requests stack as the clients, 1 MiB send blocks (urllib3's default is 16 KiB).
+WIRE = """
+import hashlib, json, os, time
+from concurrent.futures import ThreadPoolExecutor
+P = json.loads(os.environ["BENCH_PARAMS"])
+import requests
+from requests.adapters import HTTPAdapter
+
+class BigBlocks(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["blocksize"] = 1 << 20
+        super().init_poolmanager(*args, **kwargs)
+
+http = requests.Session()
+http.mount("http://", BigBlocks(pool_maxsize=max(16, P["workers"])))
+http.headers["Authorization"] = "Bearer " + P["token"]
+ready()
+started, cpu = time.perf_counter(), time.process_time()
+hash_seconds = 0.0
+if P.get("hash"):  # hash-and-send: the client must learn the sha256 first
+    digest, buffer = hashlib.sha256(), bytearray(8 << 20)
+    view = memoryview(buffer)
+    with open(P["files"][0][1], "rb", buffering=0) as handle:
+        while n := handle.readinto(buffer):
+            digest.update(view[:n])
+    P["files"][0][0] = digest.hexdigest()
+    hash_seconds = time.perf_counter() - started
+objects = [{"oid": sha, "size": size} for sha, _, size in P["files"]]
+hrefs = {}
+for start in range(0, len(objects), 64):
+    answer = http.post(P["batch_url"], json={"operation": "upload", "objects": objects[start:start + 64]}, timeout=60)
+    answer.raise_for_status()
+    for obj in answer.json()["Data"]["objects"]:
+        hrefs[obj["oid"]] = obj["actions"]["upload"]["href"]  # KeyError if the hub already had it: not cold
+
+def put(item):
+    sha, path, size = item
+    with open(path, "rb") as body:
+        response = http.put(hrefs[sha], data=body, headers={"Content-Length": str(size)}, timeout=3600)
+    if response.status_code != 200 or response.json().get("Code") != 200:
+        raise RuntimeError(f"PUT {path}: {response.status_code} {response.text[:300]}")
+
+with ThreadPoolExecutor(P["workers"]) as pool:
+    list(pool.map(put, P["files"]))
+print(json.dumps({"wall": time.perf_counter() - started, "op_cpu": time.process_time() - cpu,
+                  "hash_seconds": hash_seconds, "hwm_kib": vm_hwm_kib()}))
+"""
+
+CASES = (
+    "ours cold",
+    "sdk cold",
+    "wire limit (parallel PUTs, no hashing)",
+    "ours unchanged (warm hash cache)",
+    "ours one changed (warm hash cache)",
+    "sdk unchanged",
+    "hash-and-send of one file alone",
+)
+
+
+@dataclass
+class Run:
+    """One measured child process."""
+
+    wall: float  # the operation, timed inside the child
+    process: float  # the whole child, parent's clock
+    cpu: float  # ru_utime + ru_stime of the child
+    rss_mib: float  # VmHWM of the child (see run_child)
+    hub_cpu: float
+    blob_bytes: int
+    commits: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Folder:
+    """The generated model folder."""
+
+    path: Path
+    big: list[tuple[str, Path, int]]  # (sha256, path, size) of the LFS files
+    small_bytes: int
+
+    @property
+    def total(self) -> int:
+        return sum(size for _, _, size in self.big) + self.small_bytes
+
+
+def write_random(path: Path, size: int) -> str:
+    """`size` random bytes in 8 MiB pieces; returns their sha256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        left = size
+        while left:
+            piece = os.urandom(min(PIECE, left))
+            digest.update(piece)
+            out.write(piece)
+            left -= len(piece)
+    return digest.hexdigest()
+
+
+def make_folder(path: Path, big_files: int, big_mib: int, small_files: int) -> Folder:
+    """Big random `.safetensors` shards and small text files (all inline in a commit), written once."""
+    path.mkdir(parents=True)
+    config = b'{"framework": "pytorch", "task": "text-generation"}\n'
+    (path / "configuration.json").write_bytes(config)
+    small_bytes = len(config)
+    rng = random.Random(20240611)
+    for i in range(max(0, small_files - 1)):
+        size = rng.randint(1024, 32 * 1024)
+        rel = Path(f"extra/part{i % 8}") / f"file_{i:03d}{SMALL_SUFFIXES[i % len(SMALL_SUFFIXES)]}"
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_bytes(os.urandom(size // 2).hex().encode())
+        small_bytes += size // 2 * 2
+    big = []
+    for i in range(big_files):
+        shard = path / f"model-{i + 1:05d}-of-{big_files:05d}.safetensors"
+        big.append((write_random(shard, big_mib * MIB), shard, big_mib * MIB))
+    return Folder(path, big, small_bytes)
+
+
+class Hub:
+    """`python -m local_hub serve` in its own process, with its control plane."""
+
+    def __init__(self, data_dir: Path, fsync: bool) -> None:
+        self.data_dir = data_dir
+        args = [sys.executable, "-m", "local_hub", "serve", "--port", "0", "--data", str(data_dir)]
+        args += ["--user", f"{USER}:{TOKEN}", "--admin-token", ADMIN, "--log-file", f"{data_dir}.log"]
+        if not fsync:
+            args.append("--no-fsync")
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.kill()
+            raise RuntimeError(f"local_hub did not start; see {data_dir}.log")
+        self.url: str = json.loads(line)["url"]
+        self.control = HubControl(self.url, ADMIN)
+
+    def cpu_seconds(self) -> float:
+        """utime + stime of the server process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def drop_blobs(self, shas: list[str] | None = None) -> None:
+        """Remove stored blobs (all of them, or these), so the next upload of them is a first upload."""
+        root = self.data_dir / "blobs"
+        if shas is None:
+            for sub in root.iterdir():
+                if sub.name != "tmp":
+                    shutil.rmtree(sub, ignore_errors=True)
+            return
+        for sha in shas:
+            (root / sha[:2] / sha[2:4] / sha).unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def run_child(
+    script: str,
+    env: dict[str, str],
+    params: dict[str, Any],
+    hub: Hub,
+    log_dir: Path,
+    label: str,
+    prepare: Callable[[], None] | None = None,
+) -> Run:
+    """Run one client in a child process (after `prepare()`); its rusage comes from `os.wait4` on it alone."""
+    err_path = log_dir / f"{label}.err"
+    # No case pays for the previous one's writes: the hub's blobs sit in the page cache (no fsync) and the
+    # kernel would otherwise write them back, with CPU and disk, during whichever case comes next.
+    os.sync()
+    started = time.perf_counter()
+    with open(err_path, "wb") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-c", PRELUDE + script],
+            env={**env, "BENCH_PARAMS": json.dumps(params)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            cwd=ROOT,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        lines = []
+        for line in child.stdout:  # up to "ready": the child has started and imported what it needs
+            if line.strip() == b"ready":
+                break
+            lines.append(line)
+        if prepare is not None:  # blobs dropped here are freed a moment before the client needs memory
+            prepare()
+        before, hub_cpu = hub.control.stats(), hub.cpu_seconds()
+        with contextlib.suppress(BrokenPipeError):  # a child that died before "ready" is reported below
+            child.stdin.write(b"go\n")
+            child.stdin.close()
+        lines += child.stdout.readlines()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        child.stdout.close()
+    process = time.perf_counter() - started
+    hub_cpu = hub.cpu_seconds() - hub_cpu
+    after = hub.control.stats()
+    if child.returncode:
+        raise RuntimeError(f"{label} failed ({child.returncode}):\n{err_path.read_text()[-4000:]}")
+    answer = json.loads(lines[-1])
+    return Run(
+        wall=answer.pop("wall"),
+        process=process,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss_mib=answer.pop("hwm_kib") / 1024,
+        hub_cpu=hub_cpu,
+        blob_bytes=after["blob_bytes_received"] - before["blob_bytes_received"],
+        commits=after["commits"] - before["commits"],
+        extra=answer,
+    )
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def median(runs: list[Run], pick: Callable[[Run], float]) -> float:
+    return statistics.median(pick(r) for r in runs)
+
+
+def print_results(results: dict[str, list[Run]]) -> None:
+    header = (
+        f"{'case':<40} {'wall s':>7} {'proc s':>7} {'CPU s':>6} {'RSS MiB':>8} {'hub CPU s':>9} "
+        f"{'blob MiB':>9} {'commits':>7}   runs wall (s)"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, runs in results.items():
+        print(
+            f"{name:<40} {median(runs, lambda r: r.wall):>7.2f} {median(runs, lambda r: r.process):>7.2f} "
+            f"{median(runs, lambda r: r.cpu):>6.2f} {max(r.rss_mib for r in runs):>8.1f} "
+            f"{median(runs, lambda r: r.hub_cpu):>9.2f} {median(runs, lambda r: r.blob_bytes) / MIB:>9.1f} "
+            f"{median(runs, lambda r: r.commits):>7.0f}   {' '.join(f'{r.wall:.2f}' for r in runs)}"
+        )
+
+
+def print_targets(results: dict[str, list[Run]]) -> None:
+    def wall(case: str) -> float:
+        return median(results[CASES[case]], lambda r: r.wall)
+
+    ours_cold, sdk_cold, wire = wall(0), wall(1), wall(2)
+    unchanged = results[CASES[3]]
+    one, alone = wall(4), wall(6)
+    ours_rss = max(r.rss_mib for i in (0, 3, 4) for r in results[CASES[i]])
+    unchanged_bytes = max(r.blob_bytes for r in unchanged)
+    unchanged_commits = max(r.commits for r in unchanged)
+    unchanged_wall = max(r.wall for r in unchanged)
+    rows = [
+        ("cold: sdk / ours >= 1.3x", f"{sdk_cold / ours_cold:.2f}x", sdk_cold / ours_cold >= 1.3),
+        ("cold: ours / wire limit <= 1.3x", f"{ours_cold / wire:.2f}x", ours_cold / wire <= 1.3),
+        ("unchanged: 0 blob bytes (every run)", f"{unchanged_bytes}", unchanged_bytes == 0),
+        ("unchanged: 0 commits (every run)", f"{unchanged_commits}", unchanged_commits == 0),
+        ("unchanged: wall <= 0.5 s (slowest run)", f"{unchanged_wall:.3f} s", unchanged_wall <= 0.5),
+        ("one changed / hash-and-send alone <= 1.2x", f"{one / alone:.2f}x", one / alone <= 1.2),
+        ("ours peak RSS <= 200 MiB (max of all runs)", f"{ours_rss:.1f} MiB", ours_rss <= 200),
+    ]
+    print(f"\n{'target':<44} {'measured':>12}  met")
+    print("-" * 62)
+    for target, measured, met in rows:
+        print(f"{target:<44} {measured:>12}  {'yes' if met else 'NO'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--big-files", type=int, default=4, help="random .safetensors shards (default 4)")
+    parser.add_argument("--big-mib", type=int, default=512, help="MiB per shard (default 512)")
+    parser.add_argument("--small-files", type=int, default=200, help="small text files, configuration.json included")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    parser.add_argument("--workers", type=int, help="our upload concurrency, also the wire case's (default: ours)")
+    parser.add_argument("--fsync", action="store_true", help="let local_hub fsync every blob (default: no fsync)")
+    parser.add_argument("--keep-data", action="store_true", help="keep the generated folder and the child logs")
+    args = parser.parse_args(argv)
+    if args.big_files < 1 or args.big_mib < 9 or args.rounds < 1:
+        parser.error("need at least one big file of at least 9 MiB and one round")
+
+    # HubSettings.upload_max_workers' default (the children get no MODELSCOPE_* variables from here).
+    workers = args.workers or min(8, (os.cpu_count() or 1) + 4)
+    work = Path(tempfile.mkdtemp(prefix="bench-push-"))
+    hub: Hub | None = None
+    try:
+        started = time.perf_counter()
+        folder = make_folder(work / "model", args.big_files, args.big_mib, args.small_files)
+        print(
+            f"folder: {folder.path}: {args.big_files} x {args.big_mib} MiB .safetensors + {args.small_files} small "
+            f"files ({folder.small_bytes / MIB:.1f} MiB), {folder.total / MIB:.0f} MiB, "
+            f"written in {time.perf_counter() - started:.1f}s"
+        )
+        hub = server = Hub(work / "hub", args.fsync)  # `server` for the closures below: never None
+        logs = work / "logs"
+        logs.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELSCOPE_", "PREFECT_API"))}
+        env.update(
+            MODELSCOPE_ENDPOINT=hub.url,
+            MODELSCOPE_HOME=str(work / "ms-home"),
+            MODELSCOPE_CACHE=str(work / "ms-cache"),
+            MODELSCOPE_UPLOAD_CACHE_ENABLED="false",
+            PYTHONUNBUFFERED="1",
+        )
+        base = {"url": hub.url, "token": TOKEN, "folder": str(folder.path), "workers": workers}
+        wire_model = f"{USER}/wire"  # the wire cases negotiate hrefs in a repo of their own
+        created = requests.post(
+            f"{hub.url}/api/v1/models",
+            json={"Path": USER, "Name": wire_model.split("/")[1], "Visibility": 5},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+        created.raise_for_status()
+        batch_url = f"{hub.url}/api/v1/repos/models/{wire_model}/info/lfs/objects/batch"
+        big = [[sha, str(path), size] for sha, path, size in folder.big]
+        changed_path = folder.big[0][1]
+        sdk_workers = min(8, (os.cpu_count() or 4) + 4)  # the SDK's default (MODELSCOPE_UPLOAD_MAX_CONCURRENT_WORKERS)
+        print(
+            f"local_hub: {hub.url} ({'fsync' if args.fsync else 'no fsync'}); upload workers: ours and wire "
+            f"{workers}, SDK {sdk_workers} (its default)"
+        )
+        print(f"load average before: {load_average()} ({os.cpu_count()} CPUs, shared by clients and local_hub)")
+
+        results: dict[str, list[Run]] = {name: [] for name in CASES}
+        for number in range(1, args.rounds + 1):
+            ours = {**base, "model_id": f"{USER}/ours-r{number}", "cache": str(work / f"cache-r{number}.sqlite")}
+            sdk = {**base, "model_id": f"{USER}/sdk-r{number}"}
+
+            def measure(
+                case: int,
+                script: str,
+                params: dict[str, Any],
+                prepare: Callable[[], None] | None = None,
+                number: int = number,
+            ) -> None:
+                run = run_child(script, env, params, server, logs, f"r{number}-{case}", prepare)
+                results[CASES[case]].append(run)
+                print(f"  round {number}: {CASES[case]:<40} {run.wall:7.2f} s")
+
+            measure(0, OURS, ours, server.drop_blobs)
+            measure(1, SDK, sdk, server.drop_blobs)
+            measure(2, WIRE, {**base, "files": big, "batch_url": batch_url}, server.drop_blobs)
+            measure(3, OURS, ours)
+            with open(changed_path, "r+b") as handle:  # new bytes in the first piece: a new 512 MiB blob
+                original = handle.read(PIECE)
+                handle.seek(0)
+                handle.write(os.urandom(PIECE))
+            # The SDK's unchanged re-run needs every blob, so no blob is dropped here: a ballast file of the
+            # changed file's size is freed instead (see the module docstring).
+            ballast = work / "ballast"
+            write_random(ballast, args.big_mib * MIB)
+            try:
+                measure(4, OURS, ours, ballast.unlink)
+            finally:
+                with open(changed_path, "r+b") as handle:
+                    handle.write(original)
+            measure(5, SDK, sdk)
+            alone = {**base, "files": [[None, *big[0][1:]]], "batch_url": batch_url, "hash": True}
+            measure(6, WIRE, alone, lambda: server.drop_blobs([folder.big[0][0]]))
+
+        print(f"\nload average after: {load_average()}")
+        print(
+            f"\npush of {folder.total / MIB:.0f} MiB ({args.big_files} x {args.big_mib} MiB + {args.small_files} "
+            f"small files), median of {args.rounds} interleaved round(s); wall = the operation (timed in the child); "
+            "proc = the whole child process; CPU (wait4) and RSS (VmHWM, max over rounds) = the child process, "
+            "interpreter start and imports included; hub CPU = local_hub's CPU during the operation; blob MiB and "
+            "commits = deltas of the hub's counters; our hash cache is cold for the cold run and warm (that run's) "
+            "for the re-publishes, the realistic case\n"
+        )
+        print_results(results)
+        hashing = median(results[CASES[6]], lambda r: r.extra["hash_seconds"])
+        print(
+            f"\nsha256 on this CPU (one thread, hash-and-send case): {args.big_mib * MIB / hashing / 1e6:.0f} MB/s; "
+            f"the PUT of that file: {(median(results[CASES[6]], lambda r: r.wall) - hashing):.2f} s"
+        )
+        for index in (0, 3, 4):
+            runs = sorted(results[CASES[index]], key=lambda r: r.wall)
+            print(f"{CASES[index]}: push timings (s) of the median run: {runs[len(runs) // 2].extra['timings']}")
+        print_targets(results)
+    finally:
+        if hub is not None:
+            hub.stop()
+        shutil.rmtree(work / "hub", ignore_errors=True)
+        if args.keep_data:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
