@@ -350,7 +350,7 @@ class HubClient(FolderMixin, TransferMixin, HubSession):
         return [t.name for t in self.list_model_revisions_detail(model_id, cutoff_timestamp)]
 
     def get_model_branches_and_tags_details(self, model_id: str) -> tuple[list[Revision], list[Revision]]:
-        """Branches and tags (newest first) as `Revision` objects, without commit ids.
+        """Branches and tags (newest first) as `Revision` objects (with commit ids if the hub lists them).
 
         Example:
             ```python
@@ -424,7 +424,10 @@ class HubClient(FolderMixin, TransferMixin, HubSession):
             return None
 
     def get_model_refs(self, model_id: str) -> list[Revision]:
-        """Every branch and tag with the commit it points at (one commits call per ref).
+        """Every branch and tag with the commit it points at.
+
+        One request when the revision listing carries each ref's commit id; otherwise one
+        `commits` call more per ref that lacks it.
 
         Returns:
             Branches first (in creation order), then tags (newest first), each with `commit_id`.
@@ -439,7 +442,10 @@ class HubClient(FolderMixin, TransferMixin, HubSession):
             ```
         """
         branches, tags = self.get_model_branches_and_tags_details(model_id)
-        return [ref.model_copy(update={"commit_id": self.resolve_ref(model_id, ref.name)}) for ref in branches + tags]
+        return [
+            ref if ref.commit_id else ref.model_copy(update={"commit_id": self.resolve_ref(model_id, ref.name)})
+            for ref in branches + tags
+        ]
 
     def create_tag(self, model_id: str, tag: str, revision: str = "master") -> str:
         """Tag the commit `revision` points at now; returns that commit id.

@@ -6,10 +6,13 @@ This is the only module that names wire fields; unknown fields are ignored.
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_FULL_COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -123,17 +126,26 @@ class ModelPage(HubResult):
 
 
 class Revision(HubResult):
-    """A branch or a tag, with its creation time and, once resolved, the commit it points at."""
+    """A branch or a tag, with its creation time and the commit it points at once known.
+
+    `commit_id` comes from the listing's `CommitId` when the hub sends a full 40-hex id there (not
+    documented, so anything else is dropped), otherwise from resolving the ref.
+    """
 
     name: str = Field(alias="Revision")
     kind: Literal["branch", "tag"] = "branch"
     created_at: datetime | None = Field(default=None, alias="CreatedAt")
-    commit_id: str | None = None
+    commit_id: str | None = Field(default=None, alias="CommitId")
 
     @field_validator("created_at", mode="before")
     @classmethod
     def _time(cls, value: Any) -> datetime | None:
         return parse_time(value)
+
+    @field_validator("commit_id", mode="before")
+    @classmethod
+    def _full_commit_id(cls, value: Any) -> str | None:
+        return value if isinstance(value, str) and _FULL_COMMIT_ID.fullmatch(value) else None
 
 
 class RepoFile(HubResult):

@@ -45,6 +45,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, help="seed for ids and fault decisions")
     serve.add_argument("--tree-limit", type=int, default=3000, help="repo/files truncates here, like the hub")
     serve.add_argument("--max-list-offset", type=int, default=10_000, help="model listings end at this offset")
+    serve.add_argument(
+        "--no-revision-commit-ids",
+        action="store_true",
+        help="list refs without CommitId in /revisions (clients then resolve each ref)",
+    )
     serve.add_argument("--no-fsync", action="store_true", help="do not fsync blobs (faster, less durable)")
     serve.add_argument("--log-file", type=Path, help="write the access log here instead of stderr")
     return root
@@ -66,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         tree_limit=args.tree_limit,
         max_list_offset=args.max_list_offset,
         fsync=not args.no_fsync,
+        revision_commit_ids=not args.no_revision_commit_ids,
     )
     try:
         state = HubState(options)

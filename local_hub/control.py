@@ -71,6 +71,6 @@ class HubControl:
         """Add a user (and make it a member of `groups`)."""
         self._call("POST", "users", {"name": name, "token": token, "groups": groups or []})
 
-    def configure(self, **limits: int) -> dict[str, int]:
-        """Change `tree_limit` and/or `max_list_offset` while running."""
-        return self._call("PUT", "config", limits)
+    def configure(self, **options: int | bool) -> dict[str, int | bool]:
+        """Change `tree_limit`, `max_list_offset` and/or `revision_commit_ids` while running."""
+        return self._call("PUT", "config", options)

@@ -103,11 +103,22 @@ async def users(request: Request) -> JSONResponse:
 
 
 async def config(request: Request) -> JSONResponse:
-    """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n}: change server limits live."""
+    """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n, "revision_commit_ids": bool}: change
+    server behaviour live."""
     _authorize(request)
     body = await json_body(request)
     options = hub_of(request).options
     for key in ("tree_limit", "max_list_offset"):
         if key in body:
             setattr(options, key, int_param(body[key], key, getattr(options, key)))
-    return JSONResponse({"tree_limit": options.tree_limit, "max_list_offset": options.max_list_offset})
+    if "revision_commit_ids" in body:
+        if not isinstance(body["revision_commit_ids"], bool):
+            raise BadRequest("revision_commit_ids must be true or false")
+        options.revision_commit_ids = body["revision_commit_ids"]
+    return JSONResponse(
+        {
+            "tree_limit": options.tree_limit,
+            "max_list_offset": options.max_list_offset,
+            "revision_commit_ids": options.revision_commit_ids,
+        }
+    )

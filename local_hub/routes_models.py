@@ -250,8 +250,10 @@ async def revisions(request: Request) -> JSONResponse:
     """GET /api/v1/models/{o}/{n}/revisions[?EndTime=]: branches and tags with integer CreatedAt.
 
     Tags come newest first; `EndTime` keeps tags created at or before it. Choices (UNCERTAIN in
-    §Op 6): `EndTime` does not filter branches; a branch's CreatedAt is when it was created; no
-    commit ids are listed (no client reads any).
+    §Op 6): `EndTime` does not filter branches; a branch's CreatedAt is when it was created; each
+    detail carries the `CommitId` its ref points at (the SDK ignores the field; our client uses it
+    when present and resolves each ref through `/commits` when it is not, which
+    `--no-revision-commit-ids` makes this hub do).
     """
     repo = _repo(request)
     end = request.query_params.get("EndTime")
@@ -260,8 +262,11 @@ async def revisions(request: Request) -> JSONResponse:
     if end_time is not None:
         tags = [t for t in tags if t.created_at <= end_time]
 
+    with_commit = hub_of(request).options.revision_commit_ids
+
     def detail(ref: Any) -> dict:
-        return {"Revision": ref.name, "CreatedAt": ref.created_at}
+        listed = {"Revision": ref.name, "CreatedAt": ref.created_at}
+        return {**listed, "CommitId": ref.commit_id} if with_commit else listed
 
     return legacy_ok(
         request, {"RevisionMap": {"Branches": [detail(b) for b in branches], "Tags": [detail(t) for t in tags]}}

@@ -64,7 +64,7 @@ class LocalHub:
         admin: Enable the control plane.
         host: Interface to bind.
         port: Port; 0 picks a free one.
-        **options: Further `HubOptions` fields (seed, tree_limit, max_list_offset, fsync).
+        **options: Further `HubOptions` fields (seed, tree_limit, max_list_offset, fsync, revision_commit_ids).
 
     Example:
         >>> with LocalHub(users={"alice": "ms-alice"}) as hub:

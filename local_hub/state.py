@@ -26,6 +26,8 @@ class HubOptions:
         tree_limit: `repo/files` silently truncates at this many entries, like the real hub (§Op 7).
         max_list_offset: Model listings return nothing at or past this offset (the hub's search window).
         fsync: Flush blobs and the database before acknowledging writes.
+        revision_commit_ids: List each ref's `CommitId` in `/revisions` (UNCERTAIN on the real hub;
+            off makes clients resolve every ref through `/commits`, the conservative reading).
     """
 
     data_dir: Path
@@ -36,6 +38,7 @@ class HubOptions:
     tree_limit: int = 3000
     max_list_offset: int = 10_000
     fsync: bool = True
+    revision_commit_ids: bool = True
 
 
 class Stats:

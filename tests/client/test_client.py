@@ -19,6 +19,7 @@ from hub_tasks import (
     NotExistError,
     NotLoginError,
     PermissionDeniedError,
+    Revision,
 )
 from tests.client.helpers import FAST, commit_files, create_models, leak_guard, make_client, raises
 
@@ -332,6 +333,29 @@ def test_branches_and_tags(alice: HubClient, history: dict[str, str]) -> None:
     branches, tags = alice.get_model_branches_and_tags_details("alice/hist")
     assert [t.name for t in tags] == ["v2", "v1"] and {t.kind for t in tags} == {"tag"}
     assert {b.kind for b in branches} == {"branch"} and all(b.created_at for b in branches)
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["commit-ids-listed", "commit-ids-resolved"])
+def test_model_refs_carry_the_commit_each_points_at(
+    hub: Any, alice: HubClient, history: dict[str, str], listed: bool
+) -> None:
+    """Whether or not the revision listing names commits (undocumented on the real hub), every ref
+    gets the right one; the `commits` endpoint is only asked when the listing is silent."""
+    hub.control.configure(revision_commit_ids=listed)
+    try:
+        refs = {r.name: (r.kind, r.commit_id) for r in alice.get_model_refs("alice/hist")}
+    finally:
+        hub.control.configure(revision_commit_ids=True)
+    c1, c2 = history["c1"], history["c2"]
+    assert refs == {"master": ("branch", c2), "dev": ("branch", c1), "v1": ("tag", c1)}
+    assert hub.control.requests("revisions") == 1
+    assert hub.control.requests("commits") == (0 if listed else 3)
+
+
+@pytest.mark.parametrize("value", ["abc123", "", None, 42, "G" * 40])
+def test_a_listed_commit_id_that_is_not_a_full_id_is_ignored(value: Any) -> None:
+    assert Revision.model_validate({"Revision": "master", "CommitId": value}).commit_id is None
+    assert Revision.model_validate({"Revision": "v1", "CommitId": "a" * 40}).commit_id == "a" * 40
 
 
 def test_list_model_revisions_cutoff_none_means_now(hub: Any, alice: HubClient, history: dict[str, str]) -> None:

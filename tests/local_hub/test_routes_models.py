@@ -6,7 +6,9 @@ import json
 import re
 
 import pytest
+import requests
 
+from tests.conftest import ADMIN_TOKEN
 from tests.local_hub.test_routes_repo import ENVELOPE, api, create_model, list_files, push
 
 OPENAPI_ERROR = {"success", "code", "message", "request_id"}
@@ -376,6 +378,27 @@ def test_revisions_list_branches_and_tags_newest_first(hub):
     assert [t["Revision"] for t in revisions["Tags"]] == ["v3", "v2", "v1"]
     for detail in revisions["Branches"] + revisions["Tags"]:
         assert set(detail) >= {"Revision", "CreatedAt"} and type(detail["CreatedAt"]) is int
+
+
+def test_revisions_name_each_refs_commit_unless_configured_not_to(hub):
+    create_model(hub, "alice/rc")
+    head = push(hub, "alice/rc", {"a.txt": b"a"})
+    tag(hub, "alice/rc", "v1")
+    listed = revision_map(hub, "alice/rc", None)
+    assert [d["CommitId"] for d in listed["Branches"] + listed["Tags"]] == [head, head]
+    try:
+        assert hub.control.configure(revision_commit_ids=False)["revision_commit_ids"] is False
+        silent = revision_map(hub, "alice/rc", None)
+        assert [set(d) for d in silent["Branches"] + silent["Tags"]] == [{"Revision", "CreatedAt"}] * 2
+        bad = requests.put(
+            f"{hub.url}/_local_hub/config",
+            json={"revision_commit_ids": "no"},
+            headers={"X-Local-Hub-Admin": ADMIN_TOKEN},
+            timeout=10,
+        )
+        assert bad.status_code == 400 and "true or false" in bad.text
+    finally:
+        hub.control.configure(revision_commit_ids=True)
 
 
 def test_end_time_filters_tags_only(hub):
