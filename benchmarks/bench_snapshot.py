@@ -4,9 +4,19 @@ local_hub runs as a separate process, seeded with N models x (2 branches + 3 tag
 - "sdk loop": the official SDK, `list_models` over all pages + `get_model_branches_and_tags` per
   model, one after the other (less work than ours: no commit ids);
 - "ours": the `snapshot_revisions` flow on Prefect's ephemeral server (commit id of every ref),
-  timed as the flow's wall time with the server already up, and as the whole process.
+  timed as the flow's wall time with the server already up (its start-up is shown apart), next to
+  a flow with one task that does nothing (Prefect's own cost per flow run).
+
+Each is run `--repeat` times; the table shows the median (and our best): a flow run's end waits for
+Prefect's heartbeat thread (up to 1 s), and the embedded SQLite server sometimes answers a write 503,
+which Prefect's client retries after about 2 s.
+
+Whether the hub's revision listing names each ref's commit is undocumented, so "ours" runs twice:
+with `CommitId` listed (1 request per model, like the SDK loop) and without it (local_hub started
+with --no-revision-commit-ids: 1 + one `commits` call per ref, 6 per model here).
 
 Usage: python benchmarks/bench_snapshot.py [--models 1000 2000] [--concurrency 8] [--runner thread|dask]
+       [--listing both|with-commit-ids|without-commit-ids]
 """
 
 from __future__ import annotations
@@ -14,10 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,40 +44,56 @@ SDK_LOOP = """
 import json, os, time
 from modelscope.hub.api import HubApi
 api = HubApi()
-started = time.perf_counter()
-ids, page = [], 1
-while True:
-    listing = api.list_models(os.environ["OWNER"], page_number=page, page_size=50)
-    ids += [m["Id"] if "/" in str(m["Id"]) else f"{m['Owner']}/{m['Name']}" for m in listing["Models"]]
-    if len(ids) >= listing["TotalCount"] or not listing["Models"]:
-        break
-    page += 1
-refs = {m: api.get_model_branches_and_tags(m) for m in ids}
-print(json.dumps({"seconds": time.perf_counter() - started, "models": len(refs)}))
+times = []
+for _ in range(int(os.environ["REPEAT"])):
+    started = time.perf_counter()
+    ids, page = [], 1
+    while True:
+        listing = api.list_models(os.environ["OWNER"], page_number=page, page_size=50)
+        ids += [m["Id"] if "/" in str(m["Id"]) else f"{m['Owner']}/{m['Name']}" for m in listing["Models"]]
+        if len(ids) >= listing["TotalCount"] or not listing["Models"]:
+            break
+        page += 1
+    refs = {m: api.get_model_branches_and_tags(m) for m in ids}
+    times.append(time.perf_counter() - started)
+print(json.dumps({"seconds": times, "models": len(refs)}))
 """
 
 OURS = """
 import json, os, sys, time
 started = time.perf_counter()
-from prefect import flow
+from prefect import flow, task
 from hub_tasks import ModelScopeCredentials
 from flows.snapshot_revisions import snapshot_revisions
 
-@flow
-def warm_up():
+@task
+def nothing():
     return 1
 
-warm_up()  # starts the ephemeral server, so the flow timing below is the flow itself
+@flow
+def empty_flow():
+    return nothing()
+
+empty_flow()  # starts the ephemeral server, so the flow timing below is the flow itself
 ready = time.perf_counter()
+empty = []
+for _ in range(int(os.environ["REPEAT"])):
+    began = time.perf_counter()
+    empty_flow()
+    empty.append(time.perf_counter() - began)
 creds = ModelScopeCredentials(token=os.environ["TOKEN"], endpoint=os.environ["ENDPOINT"])
 kwargs = {"task_runner": os.environ["RUNNER"]} if os.environ["RUNNER"] != "thread" else {}
-state = snapshot_revisions([os.environ["OWNER"]], snapshot_dir=os.environ["SNAPDIR"],
-                           max_concurrency=int(os.environ["CONCURRENCY"]), modelscope_credentials=creds,
-                           return_state=True, **kwargs)
-done = time.perf_counter()
-summary = state.result(raise_on_failure=False)
-print(json.dumps({"flow_seconds": done - ready, "process_seconds": done - started, "state": state.type.value,
-                  "models": getattr(summary, "models", None)}))
+times, states = [], []
+for i in range(int(os.environ["REPEAT"])):
+    began = time.perf_counter()
+    # a new folder each time: every run is a first snapshot, the same work as the first
+    state = snapshot_revisions([os.environ["OWNER"]], snapshot_dir=f"{os.environ['SNAPDIR']}/{i}",
+                               max_concurrency=int(os.environ["CONCURRENCY"]), modelscope_credentials=creds,
+                               return_state=True, **kwargs)
+    times.append(time.perf_counter() - began)
+    states.append(state.type.value)
+print(json.dumps({"flow_seconds": times, "empty_flow_seconds": empty, "process_seconds": time.perf_counter() - started,
+                  "ready_seconds": ready - started, "state": ",".join(sorted(set(states)))}))
 """
 
 
@@ -86,7 +112,7 @@ def seed(data_dir: Path, count: int) -> None:
             store.create_tag(repo, tag, "master")
 
 
-def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_hub(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -102,6 +128,7 @@ def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str]:
             f"{OWNER}:{TOKEN}",
             "--log-file",
             str(data_dir / "access.log"),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -118,60 +145,82 @@ def run(script: str, env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def timed_runs(data: Path, tmp: str, args: argparse.Namespace) -> tuple[dict, dict[str, dict]]:
+    """The SDK loop once, then our flow once per listing mode, each against a freshly started hub."""
+    modes = ["with-commit-ids", "without-commit-ids"] if args.listing == "both" else [args.listing]
+    sdk: dict = {}
+    ours: dict[str, dict] = {}
+    for mode in modes:
+        hub, url = start_hub(data, *(["--no-revision-commit-ids"] if mode == "without-commit-ids" else []))
+        try:
+            base = {**os.environ, "OWNER": OWNER, "TOKEN": TOKEN, "ENDPOINT": url}
+            if not sdk:
+                sdk = run(
+                    SDK_LOOP,
+                    {
+                        **base,
+                        "MODELSCOPE_ENDPOINT": url,
+                        "MODELSCOPE_API_TOKEN": TOKEN,
+                        "MODELSCOPE_HOME": f"{tmp}/ms-home",
+                        "MODELSCOPE_CACHE": f"{tmp}/ms-cache",
+                        "REPEAT": str(args.repeat),
+                    },
+                )
+            ours_env = {
+                **base,
+                "PREFECT_HOME": f"{tmp}/prefect-{mode}",
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "SNAPDIR": f"{tmp}/snapshots-{mode}",
+                "CONCURRENCY": str(args.concurrency),
+                "RUNNER": args.runner,
+                "REPEAT": str(args.repeat),
+                "PREFECT_LOGGING_LEVEL": "WARNING",
+            }
+            ours_env.pop("PREFECT_API_URL", None)
+            ours[mode] = run(OURS, ours_env)
+        finally:
+            hub.terminate()
+            hub.wait()
+    return sdk, ours
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=int, nargs="+", default=[1000, 2000])
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--runner", default="thread", help="thread, or dask (needs the dask extra)")
+    parser.add_argument("--listing", choices=["both", "with-commit-ids", "without-commit-ids"], default="both")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (median and best reported)")
     args = parser.parse_args()
     rows = []
     for count in args.models:
         with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as tmp:
             data = Path(tmp) / "hub"
-            started = time.perf_counter()
             seed(data, count)
-            seeded = time.perf_counter() - started
-            hub, url = start_hub(data)
-            try:
-                base = {**os.environ, "OWNER": OWNER, "TOKEN": TOKEN, "ENDPOINT": url}
-                sdk_env = {
-                    **base,
-                    "MODELSCOPE_ENDPOINT": url,
-                    "MODELSCOPE_API_TOKEN": TOKEN,
-                    "MODELSCOPE_HOME": f"{tmp}/ms-home",
-                    "MODELSCOPE_CACHE": f"{tmp}/ms-cache",
-                }
-                ours_env = {
-                    **base,
-                    "PREFECT_HOME": f"{tmp}/prefect",
-                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                    "SNAPDIR": f"{tmp}/snapshots",
-                    "CONCURRENCY": str(args.concurrency),
-                    "RUNNER": args.runner,
-                    "PREFECT_LOGGING_LEVEL": "WARNING",
-                }
-                ours_env.pop("PREFECT_API_URL", None)
-                sdk = run(SDK_LOOP, sdk_env)
-                ours = run(OURS, ours_env)
-            finally:
-                hub.terminate()
-                hub.wait()
-            rows.append((count, seeded, sdk, ours))
+            sdk, ours = timed_runs(data, tmp, args)
+            rows += [(count, mode, sdk, result) for mode, result in ours.items()]
     print(
         f"\nsnapshot of N models x (2 branches + 3 tags), local_hub in its own process, runner={args.runner}, "
-        f"max_concurrency={args.concurrency}"
+        f"max_concurrency={args.concurrency}, {args.repeat} timed runs each (median, best)"
     )
-    print(f"{'models':>7} {'sdk loop s':>11} {'ours flow s':>12} {'ours process s':>15} {'ours/sdk':>9} {'state':>10}")
-    for count, _seeded, sdk, ours in rows:
-        ratio = ours["flow_seconds"] / sdk["seconds"]
+    print(
+        f"{'models':>7} {'revision listing':>19} {'sdk loop s':>12} {'ours flow s':>12} {'best':>6} "
+        f"{'ours/sdk':>9} {'empty flow s':>13} {'start-up s':>11} {'state':>10}"
+    )
+    medians: dict[tuple[int, str], float] = {}
+    for count, mode, sdk, ours in rows:
+        sdk_s, ours_s = statistics.median(sdk["seconds"]), statistics.median(ours["flow_seconds"])
+        medians[count, mode] = ours_s
         print(
-            f"{count:>7} {sdk['seconds']:>11.2f} {ours['flow_seconds']:>12.2f} {ours['process_seconds']:>15.2f} "
-            f"{ratio:>9.2f} {ours['state']:>10}"
+            f"{count:>7} {mode:>19} {sdk_s:>12.2f} {ours_s:>12.2f} {min(ours['flow_seconds']):>6.2f} "
+            f"{ours_s / sdk_s:>9.2f} {statistics.median(ours['empty_flow_seconds']):>13.2f} "
+            f"{ours['ready_seconds']:>11.2f} {ours['state']:>10}"
         )
-    if len(rows) >= 2:
-        first, last = rows[0], rows[-1]
-        scale = last[3]["flow_seconds"] / first[3]["flow_seconds"]
-        print(f"ours at {last[0]} models / ours at {first[0]} models: {scale:.2f}x")
+    counts = sorted({count for count, _ in medians})
+    if len(counts) >= 2:
+        for mode in dict.fromkeys(mode for _, mode in medians):
+            scale = medians[counts[-1], mode] / medians[counts[0], mode]
+            print(f"{mode}: ours at {counts[-1]} models / ours at {counts[0]} models: {scale:.2f}x")
 
 
 if __name__ == "__main__":
