@@ -44,9 +44,11 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if command in ("test", "lint"):
+        # ruff is pinned to one minor version in pyproject, so the formatter's verdict is stable.
         lint = subprocess.run([str(PY), "-m", "ruff", "check", "."], cwd=ROOT)
-        if lint.returncode or command == "lint":
-            return lint.returncode
+        style = subprocess.run([str(PY), "-m", "ruff", "format", "--check", "."], cwd=ROOT)
+        if lint.returncode or style.returncode or command == "lint":
+            return lint.returncode or style.returncode
         return subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
     if command == "test-scale":
         scale = {**env, "SCALE_MODELS": env.get("SCALE_MODELS", "2000")}
