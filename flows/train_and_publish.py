@@ -23,7 +23,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from pydantic import AfterValidator, Field
 
-from flows.publish_model import NAME, REF, PublishRequest, checked_model_id, checked_tag, publish_model
+from flows.publish_model import publish_model
+from flows.publish_request import NAME, REF, PublishRequest, checked_model_id, checked_tag
 from hub_tasks import ModelScopeCredentials, PushResult
 from hub_tasks.task_runtime import run_logger
 

@@ -2,7 +2,7 @@
 
 `_call()` is the only place that sends: it adds auth, applies timeouts, retries transient faults
 with tenacity (idempotent requests only), follows redirects without leaking the token to other
-hosts, and hands every response to `errors.raise_for_hub_response`. Non-idempotent operations
+hosts, and hands every response to `error_mapping.raise_for_hub_response`. Non-idempotent operations
 (create, tag, commit) go through `_call_checked()`: after an ambiguous failure they ask the hub
 whether the first attempt took effect before sending again.
 """
@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from hub_tasks.error_mapping import raise_for_hub_response
 from hub_tasks.errors import (
     HubConnectionError,
     InvalidParameter,
@@ -30,7 +31,6 @@ from hub_tasks.errors import (
     RateLimitedError,
     TransientHubError,
     connection_error,
-    raise_for_hub_response,
 )
 from hub_tasks.settings import HubSettings, normalize_endpoint
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter, VerificationError
 from hub_tasks.hashcache import HashCache, default_cache_path
 from hub_tasks.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
+from hub_tasks.progress import Progress
 from hub_tasks.scan import LocalFile, check_folder, normalize_patterns, scan_folder
 from hub_tasks.transfer import LFS_BATCH_MAX
 from hub_tasks.types import FileChange, ProgressEvent, PushResult, RepoFile
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub_tasks.upload")
 DEFAULT_HASH_CACHE = "default"
 REPAIR_ROUNDS = 2
-LOG_EVERY_SECONDS = 5.0
 # Hashed blobs are negotiated (and start uploading) once this many bytes or LFS_BATCH_MAX blobs wait:
 # without a byte bound, a folder of fewer than 64 LFS files would upload nothing until all were hashed.
 NEGOTIATE_EVERY_BYTES = 64 << 20
@@ -54,62 +54,6 @@ def open_hash_cache(choice: str | os.PathLike[str] | None) -> HashCache:
     if choice in (None, False, "off"):
         return HashCache(None)
     return HashCache(default_cache_path() if choice == DEFAULT_HASH_CACHE else choice)
-
-
-class Progress:
-    """Thread-safe byte and file counters per phase; feeds the callback and a throttled log line.
-
-    Hashing and uploading overlap (uploads start every 64 hashed blobs), so each phase keeps its
-    own counters: [bytes_done, bytes_total, files_done, files_total].
-    """
-
-    def __init__(self, callback: Callable[[ProgressEvent], None] | None, model_id: str) -> None:
-        self._callback = callback
-        self._model_id = model_id
-        self._lock = threading.Lock()
-        self._last_log = 0.0
-        self._counts: dict[str, list[int]] = {"hash": [0, 0, 0, 0], "upload": [0, 0, 0, 0]}
-
-    def start(self, phase: str, bytes_total: int = 0, files_total: int = 0) -> None:
-        """Begin a phase with known totals (uploads grow theirs with `expect`)."""
-        with self._lock:
-            self._counts[phase] = [0, bytes_total, 0, files_total]
-
-    def expect(self, nbytes: int, files: int = 1, phase: str = "upload") -> None:
-        """Raise the totals of a phase."""
-        with self._lock:
-            self._counts[phase][1] += nbytes
-            self._counts[phase][3] += files
-
-    def add(self, phase: str, nbytes: int = 0, files: int = 0) -> None:
-        """Count work done in a phase and report it."""
-        with self._lock:
-            counts = self._counts[phase]
-            counts[0] += nbytes
-            counts[2] += files
-            event = ProgressEvent(
-                phase=phase,  # type: ignore[arg-type]
-                bytes_done=min(counts[0], counts[1]),
-                bytes_total=counts[1],
-                files_done=counts[2],
-                files_total=counts[3],
-            )
-            now = time.monotonic()
-            due = now - self._last_log >= LOG_EVERY_SECONDS
-            if due:
-                self._last_log = now
-        if due:
-            log.info(
-                "%s %s: %.1f / %.1f MiB, %d / %d files",
-                self._model_id,
-                event.phase,
-                event.bytes_done / 2**20,
-                event.bytes_total / 2**20,
-                event.files_done,
-                event.files_total,
-            )
-        if self._callback is not None:
-            self._callback(event)
 
 
 @dataclass

@@ -50,7 +50,7 @@ class HubControl:
         self._call("POST", "reset", {"state": state, "stats": stats, "faults": faults})
 
     def set_faults(self, rules: list[dict[str, Any]], seed: int | None = None) -> list[dict[str, Any]]:
-        """Replace the fault table (see `local_hub.faults` for the rule fields)."""
+        """Replace the fault table (see `local_hub.fault_rules` for the rule fields)."""
         return self._call("PUT", "faults", {"rules": rules, "seed": seed})["rules"]
 
     def faults(self) -> list[dict[str, Any]]:

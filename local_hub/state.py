@@ -9,7 +9,7 @@ from pathlib import Path
 
 from local_hub.blobs import BlobStore
 from local_hub.clock import IdSource
-from local_hub.faults import FaultTable
+from local_hub.fault_rules import FaultTable
 from local_hub.store import Store
 
 

@@ -77,11 +77,13 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     """The flows' tasks with their product retry policy, minus the seconds of waiting between attempts."""
     import flows.publish_model as publish
+    import flows.snapshot_reading as reading
     import flows.snapshot_revisions as snapshot
 
     for module, names in (
         (publish, ("login", "push_model", "create_tag", "verify_model_folder", "ensure_model")),
-        (snapshot, ("list_all_models", "read_model_batch", "read_model_state")),
+        (snapshot, ("list_all_models",)),
+        (reading, ("read_model_batch", "read_model_state")),
     ):
         for name in names:
             monkeypatch.setattr(module, name, getattr(module, name).with_options(retry_delay_seconds=0))

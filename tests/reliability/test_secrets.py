@@ -33,6 +33,7 @@ from prefect.logging.handlers import APILogHandler
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
 
 import flows.publish_model as publish_module
+import flows.snapshot_reading as reading_module
 import flows.snapshot_revisions as snapshot_module
 from flows.publish_model import PublishRequest, publish_model
 from flows.snapshot_revisions import snapshot_revisions
@@ -136,7 +137,8 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
     storage = tmp_path / "results"
     for module, names in (
         (publish_module, ("login", "ensure_model", "push_model", "create_tag", "verify_model_folder")),
-        (snapshot_module, ("list_all_models", "read_model_batch", "read_model_state")),
+        (snapshot_module, ("list_all_models",)),
+        (reading_module, ("read_model_batch", "read_model_state")),
     ):
         for name in names:
             monkeypatch.setattr(module, name, persisted(getattr(module, name)))

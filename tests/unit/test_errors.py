@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from hub_tasks import errors
+from hub_tasks.error_mapping import raise_for_hub_response
 from hub_tasks.errors import (
     AlreadyExistsError,
     ConcurrentChangeError,
@@ -27,7 +28,6 @@ from hub_tasks.errors import (
     VerificationError,
     connection_error,
     is_retryable,
-    raise_for_hub_response,
     redact,
 )
 

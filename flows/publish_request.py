@@ -1,0 +1,106 @@
+"""The `publish_model` flow's parameters: what to publish (`PublishRequest`) and the per-model lock.
+
+They are pydantic models with descriptions and constraints, so the Prefect UI renders a form, and
+they apply the client's own validators, so a request the push would refuse fails before any call.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hub_tasks.validation import validate_model_id, validate_ref, validate_tag
+
+NAME = r"[A-Za-z0-9_.-]+"
+REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
+
+
+def checked_model_id(value: str) -> str:
+    """`value` when it is a valid "owner/name" (the client's rule), else an `InvalidParameter` (a ValueError)."""
+    validate_model_id(value, "publish_model")
+    return value
+
+
+def checked_tag(value: str | None) -> str | None:
+    """`value` when it is None or a valid tag that is not a branch name, else an `InvalidParameter` (a ValueError)."""
+    return value if value is None else validate_tag(value, "publish_model")
+
+
+class Visibility(str, Enum):
+    """Who can see a new repo."""
+
+    public = "public"
+    internal = "internal"
+    private = "private"
+
+    @property
+    def code(self) -> int:
+        """The hub's number for it (5, 3, 1)."""
+        return {"public": 5, "internal": 3, "private": 1}[self.value]
+
+
+class PublishRequest(BaseModel):
+    """What to publish to the ModelScope Hub, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_id: str = Field(
+        pattern=rf"^{NAME}/{NAME}$",
+        description="Hub id as owner/name, e.g. alice/my-model.",
+        json_schema_extra={"position": 0},
+    )
+    model_dir: str = Field(
+        min_length=1,
+        description="Folder to publish; it must hold a configuration.json.",
+        json_schema_extra={"position": 1},
+    )
+    revision: str = Field(default="master", pattern=REF, description="Branch to publish to (it must exist).")
+    tag: str | None = Field(default=None, pattern=REF, description="Tag the new commit, e.g. v1.0 (never moved).")
+    commit_message: str = Field(default="upload model", min_length=1, description="Commit message.")
+    visibility: Visibility = Field(default=Visibility.public, description="Visibility if the repo is created.")
+    license: str = Field(default="Apache License 2.0", min_length=1, description="License if the repo is created.")
+    chinese_name: str | None = Field(default=None, description="Display name if the repo is created.")
+    original_model_id: str | None = Field(
+        default=None, pattern=rf"^{NAME}/{NAME}$", description="Base model this one was trained from."
+    )
+    ignore_patterns: list[str] = Field(default_factory=list, description="Globs of files to leave out.")
+    delete_missing: bool = Field(default=True, description="Remove hub files that are not in the folder.")
+    rollback_new_repo: bool = Field(
+        default=True, description="Delete the repo again if this run created it and the push failed."
+    )
+
+    # The client's own rules, so that a request the push would refuse is refused before any remote call
+    # (the patterns above also let through "..", "master" as a tag, and names like "a..b" or "v1.lock").
+    @field_validator("model_id", "original_model_id")
+    @classmethod
+    def _model_id(cls, value: str | None) -> str | None:
+        return value if value is None else checked_model_id(value)
+
+    @field_validator("revision")
+    @classmethod
+    def _revision(cls, value: str) -> str:
+        return validate_ref(value, "revision", "publish_model")
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        return checked_tag(value)
+
+
+class PublishLock(BaseModel):
+    """The per-model lock that keeps two publishes of one model from interleaving (on any worker)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Take the model's lock around the write phase.")
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[^/%&<>]+$",
+        description="Global concurrency limit to use; modelscope-publish-<owner>--<name> if empty.",
+    )
+    timeout_seconds: float = Field(default=3600, gt=0, description="Give up waiting for the lock after this long.")
+    # The bounds of the Prefect server's lease API: anything outside is refused at lock time (HTTP 422).
+    lease_seconds: float = Field(
+        default=300, ge=60, le=86400, description="A crashed holder's lock frees itself after this long."
+    )
