@@ -55,7 +55,7 @@ class BatchResult(BaseModel):
 # timeout_seconds; the client's own connect/read timeouts and bounded retries keep every call finite.
 # They carry no tags either: a tagged task run first asks the API for tag concurrency slots, a write
 # that an embedded (SQLite) server answers 503 when the batches start together, and Prefect's client
-# then backs off 2 s (measured: 2 of 5 snapshots of 1,000 models took 4-7 s instead of 2). Fan-out is
+# then backs off 2 s (measured: 3 of 5 snapshots of 1,000 models took 4-7 s instead of 2). Fan-out is
 # bounded by `max_concurrency`; the budget shared across runs is the hub rate limit.
 SNAPSHOT_TASK = {
     **hub_task_options("Read a model's refs"),
