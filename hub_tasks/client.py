@@ -8,7 +8,6 @@ are `TransferMixin` in `transfer.py`; folder publish, download and listing are `
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +31,7 @@ from hub_tasks.types import (
     Revision,
 )
 from hub_tasks.validation import (
+    COMMIT_ID_RE,
     validate_model_id,
     validate_owner,
     validate_page,
@@ -41,7 +41,6 @@ from hub_tasks.validation import (
 )
 
 log = logging.getLogger("hub_tasks.client")
-_COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 
 
 class HubClient(FolderMixin, TransferMixin, HubSession):
@@ -470,7 +469,7 @@ class HubClient(FolderMixin, TransferMixin, HubSession):
         validate_tag(tag, op)
         validate_ref(revision, "revision", op)
         self.require_token(op, model_id)
-        target = revision if _COMMIT_ID.fullmatch(revision) else self.resolve_ref(model_id, revision)
+        target = revision if COMMIT_ID_RE.fullmatch(revision) else self.resolve_ref(model_id, revision)
         current = self.resolve_ref_or_none(model_id, tag)
         if current == target:
             return target

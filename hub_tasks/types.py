@@ -6,13 +6,12 @@ This is the only module that names wire fields; unknown fields are ignored.
 from __future__ import annotations
 
 import base64
-import re
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_FULL_COMMIT_ID = re.compile(r"[0-9a-f]{40}")
+from hub_tasks.validation import COMMIT_ID_RE
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -145,7 +144,7 @@ class Revision(HubResult):
     @field_validator("commit_id", mode="before")
     @classmethod
     def _full_commit_id(cls, value: Any) -> str | None:
-        return value if isinstance(value, str) and _FULL_COMMIT_ID.fullmatch(value) else None
+        return value if isinstance(value, str) and COMMIT_ID_RE.fullmatch(value) else None
 
 
 class RepoFile(HubResult):

@@ -9,6 +9,7 @@ from hub_tasks.errors import InvalidParameter
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")  # ASCII only: unicode look-alikes are refused
 VISIBILITIES = {1: "private", 3: "internal", 5: "public"}
 MAX_PAGE_SIZE = 100
+COMMIT_ID_RE = re.compile(r"[0-9a-f]{40}")  # a full commit id, as the hub writes it
 _REF_BAD = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|//|@\{")
 
 
