@@ -9,10 +9,8 @@ retry counts, minus the waiting between attempts). Neither changes what the hub 
 from __future__ import annotations
 
 import base64
-import time
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from prefect.client.orchestration import get_client
@@ -22,21 +20,7 @@ from prefect.events import Event, emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventRelatedFilter, EventResourceFilter
 
 from tests.conftest import RunningHub
-from tests.reliability.conftest import fast_backoff, no_retry_delay  # noqa: F401  (fixtures for this package)
-
-T = TypeVar("T")
-
-
-def poll(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
-    """Call `condition()` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)  # polling the API or the hub: there is nothing to wait on
+from tests.reliability.conftest import fast_backoff, no_retry_delay, wait_for  # noqa: F401  (fixtures for this package)
 
 
 class HubWriter:
@@ -129,7 +113,7 @@ def events_settled() -> None:
         with get_client(sync_client=True) as client:
             return bool(client.read_events(only, limit=1).events)
 
-    poll(stored, "the marker event to reach the server")
+    wait_for(stored, "the marker event to reach the server", timeout=30, interval=0.1)
 
 
 def run_events(flow_run_id: Any, prefix: str = "modelscope.") -> list[Event]:

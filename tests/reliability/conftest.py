@@ -31,8 +31,9 @@ def make_block(hub: RunningHub, user: str = "alice", *, token: str | None = None
     return Credentials(token=token if token is not None else hub.tokens[user], endpoint=hub.url, **knobs)
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll `condition()` until it returns something truthy (there is nothing to wait on but the hub's state)."""
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0, interval: float = 0.02) -> Any:
+    """Poll `condition()` every `interval` seconds until it returns something truthy (there is nothing to
+    wait on but the hub's or the Prefect server's state)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -40,7 +41,7 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> 
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
 def settled(hub: RunningHub) -> bool:
