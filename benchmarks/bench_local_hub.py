@@ -66,11 +66,8 @@ def load_average() -> str:
         return "n/a"
 
 
-def make_source(path: Path, size: int) -> str:
-    """Write `size` random bytes to `path` (once; reused when the sidecar hash matches). Returns sha256."""
-    sidecar = path.with_suffix(".sha256")
-    if path.exists() and path.stat().st_size == size and sidecar.exists():
-        return sidecar.read_text().strip()
+def write_random(path: Path, size: int) -> str:
+    """Write `size` random bytes to `path` in `PIECE`-sized pieces; returns their sha256."""
     digest = hashlib.sha256()
     with open(path, "wb") as out:
         left = size
@@ -79,8 +76,17 @@ def make_source(path: Path, size: int) -> str:
             digest.update(piece)
             out.write(piece)
             left -= len(piece)
-    sidecar.write_text(digest.hexdigest())
     return digest.hexdigest()
+
+
+def make_source(path: Path, size: int) -> str:
+    """Write `size` random bytes to `path` (once; reused when the sidecar hash matches). Returns sha256."""
+    sidecar = path.with_suffix(".sha256")
+    if path.exists() and path.stat().st_size == size and sidecar.exists():
+        return sidecar.read_text().strip()
+    sha = write_random(path, size)
+    sidecar.write_text(sha)
+    return sha
 
 
 @dataclass

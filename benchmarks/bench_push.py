@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -66,11 +65,12 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from benchmarks.bench_local_hub import load_average, write_random  # noqa: E402
 from local_hub import HubControl  # noqa: E402
 
 USER, TOKEN, ADMIN = "bench", "ms-bench-push-5c2e9a", "bench-push-admin-8b1d"
 MIB = 1 << 20
-PIECE = 8 << 20  # data is generated, and the changed file rewritten, in 8 MiB pieces
+PIECE = 8 << 20  # the changed file gets a new first piece of this size
 SMALL_SUFFIXES = (".json", ".txt", ".py", ".md")
 
 # Every child, once its imports are done, says "ready" and waits for "go" (the parent prepares the hub in
@@ -201,19 +201,6 @@ class Folder:
         return sum(size for _, _, size in self.big) + self.small_bytes
 
 
-def write_random(path: Path, size: int) -> str:
-    """`size` random bytes in 8 MiB pieces; returns their sha256."""
-    digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        left = size
-        while left:
-            piece = os.urandom(min(PIECE, left))
-            digest.update(piece)
-            out.write(piece)
-            left -= len(piece)
-    return digest.hexdigest()
-
-
 def make_folder(path: Path, big_files: int, big_mib: int, small_files: int) -> Folder:
     """Big random `.safetensors` shards and small text files (all inline in a commit), written once."""
     path.mkdir(parents=True)
@@ -333,13 +320,6 @@ def run_child(
         commits=after["commits"] - before["commits"],
         extra=answer,
     )
-
-
-def load_average() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "n/a"
 
 
 def median(runs: list[Run], pick: Callable[[Run], float]) -> float:
