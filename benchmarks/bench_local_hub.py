@@ -122,7 +122,7 @@ class Server:
         line = process.stdout.readline()
         if not line:
             process.kill()
-            raise RuntimeError("local_hub did not start")
+            raise RuntimeError(f"local_hub did not start; see {data_dir.parent / f'{data_dir.name}.log'}")
         return cls(process, json.loads(line)["url"], data_dir)
 
     def peak_rss_mib(self) -> float:

@@ -57,6 +57,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,9 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from benchmarks.bench_local_hub import load_average, write_random  # noqa: E402
+from benchmarks.bench_local_hub import ADMIN, TOKEN, USER, Server, load_average, write_random  # noqa: E402
 from local_hub import HubControl  # noqa: E402
 
-USER, TOKEN, ADMIN = "bench", "ms-bench-push-5c2e9a", "bench-push-admin-8b1d"
 MIB = 1 << 20
 PIECE = 8 << 20  # the changed file gets a new first piece of this size
 SMALL_SUFFIXES = (".json", ".txt", ".py", ".md")
@@ -221,23 +221,12 @@ def make_folder(path: Path, big_files: int, big_mib: int, small_files: int) -> F
     return Folder(path, big, small_bytes)
 
 
-class Hub:
-    """`python -m local_hub serve` in its own process, with its control plane."""
+class Hub(Server):
+    """bench_local_hub's `Server`, plus its control plane, its CPU time and blob removal."""
 
-    def __init__(self, data_dir: Path, fsync: bool) -> None:
-        self.data_dir = data_dir
-        args = [sys.executable, "-m", "local_hub", "serve", "--port", "0", "--data", str(data_dir)]
-        args += ["--user", f"{USER}:{TOKEN}", "--admin-token", ADMIN, "--log-file", f"{data_dir}.log"]
-        if not fsync:
-            args.append("--no-fsync")
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            self.process.kill()
-            raise RuntimeError(f"local_hub did not start; see {data_dir}.log")
-        self.url: str = json.loads(line)["url"]
-        self.control = HubControl(self.url, ADMIN)
+    @cached_property
+    def control(self) -> HubControl:
+        return HubControl(self.url, ADMIN)
 
     def cpu_seconds(self) -> float:
         """utime + stime of the server process so far."""
@@ -254,14 +243,6 @@ class Hub:
             return
         for sha in shas:
             (root / sha[:2] / sha[2:4] / sha).unlink(missing_ok=True)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def run_child(
@@ -395,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             f"files ({folder.small_bytes / MIB:.1f} MiB), {folder.total / MIB:.0f} MiB, "
             f"written in {time.perf_counter() - started:.1f}s"
         )
-        hub = server = Hub(work / "hub", args.fsync)  # `server` for the closures below: never None
+        hub = server = Hub.start(work / "hub", args.fsync)  # `server` for the closures below: never None
         logs = work / "logs"
         logs.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELSCOPE_", "PREFECT_API"))}
