@@ -64,7 +64,7 @@ import json, os, sys, time
 started = time.perf_counter()
 from prefect import flow, task
 from hub_tasks import ModelScopeCredentials
-from flows.snapshot_revisions import snapshot_revisions
+from flows.snapshot.flow import snapshot_revisions
 
 @task
 def nothing():

@@ -20,8 +20,8 @@ from prefect import serve
 from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron
 
-from flows.publish_model import PublishRequest, publish_model
-from flows.snapshot_revisions import snapshot_revisions
+from flows.publish.flow import PublishRequest, publish_model
+from flows.snapshot.flow import snapshot_revisions
 from flows.train_and_publish import TRAINING_COMPLETED, PublishMode, default_output_dir, train_and_publish
 
 

@@ -55,8 +55,8 @@ def _artifacts() -> list[tuple[str, str, str]]:
 
 def run(home: Path) -> None:
     """The demo proper (Prefect already configured by `_environment`)."""
-    from flows.publish_model import PublishRequest, publish_model
-    from flows.snapshot_revisions import snapshot_revisions
+    from flows.publish.flow import PublishRequest, publish_model
+    from flows.snapshot.flow import snapshot_revisions
     from flows.train_and_publish import PublishMode, train_and_publish
     from hub_tasks import ModelScopeCredentials
     from local_hub import LocalHub
@@ -83,7 +83,7 @@ def run(home: Path) -> None:
         )
         sent = hub.control.stats()
         after = snapshot_revisions(["demo"], snapshot_dir=snapshots, modelscope_credentials=credentials)
-        from flows.snapshots import diff
+        from flows.snapshot.diff import diff
 
         first_snapshot, second_snapshot = sorted(Path(snapshots).glob("snapshot-*.json"))
         changes = diff(_load(first_snapshot), _load(second_snapshot))
@@ -111,7 +111,7 @@ def run(home: Path) -> None:
 
 
 def _load(path: Path):
-    from flows.snapshots import Snapshot
+    from flows.snapshot.format import Snapshot
 
     return Snapshot.model_validate_json(path.read_bytes())
 

@@ -20,15 +20,13 @@ from typing import Annotated
 from prefect import flow, runtime
 from prefect.assets import Asset, materialize
 from prefect.cache_policies import NO_CACHE
-from prefect.events import emit_event
 from pydantic import AfterValidator, Field
 
-from flows.publish_model import publish_model
-from flows.publish_request import NAME, REF, PublishRequest, checked_model_id, checked_tag
+from flows.events import TRAINING_COMPLETED, emit_model_event
+from flows.publish.flow import publish_model
+from flows.publish.request import NAME, REF, PublishRequest, checked_model_id, checked_tag
 from hub_tasks import ModelScopeCredentials, PushResult
-from hub_tasks.task_runtime import run_logger
-
-TRAINING_COMPLETED = "modelscope.training.completed"
+from hub_tasks.prefect.runtime import run_logger
 
 
 class PublishMode(str, Enum):
@@ -128,10 +126,10 @@ def train_and_publish(
     if mode is PublishMode.auto:
         mode = PublishMode.event if runtime.deployment.id else PublishMode.subflow
     if mode is PublishMode.event:
-        emit_event(
-            event=TRAINING_COMPLETED,
-            resource={"prefect.resource.id": f"modelscope.model.{model_id}", "prefect.resource.name": model_id},
-            payload={
+        emit_model_event(
+            TRAINING_COMPLETED,
+            model_id,
+            {
                 "model_id": model_id,
                 "model_dir": str(folder),
                 "tag": tag,

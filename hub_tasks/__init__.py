@@ -39,6 +39,7 @@ from hub_tasks.types import (
     ModelInfo,
     ModelPage,
     ProgressEvent,
+    PushOptions,
     PushResult,
     RepoFile,
     Revision,
@@ -66,6 +67,7 @@ __all__ = [
     "NotLoginError",
     "PermissionDeniedError",
     "ProgressEvent",
+    "PushOptions",
     "PushResult",
     "RateLimitedError",
     "RepoFile",
@@ -78,10 +80,9 @@ __all__ = [
 ]
 
 # The Prefect layer: the credentials block and one retrying task per hub operation.
-from hub_tasks.credentials import ModelScopeCredentials
-from hub_tasks.folder_tasks import download_model, fetch_meta_files_from_url, push_model, verify_model_folder
-from hub_tasks.task_runtime import retry_if_transient
-from hub_tasks.tasks import (
+from hub_tasks.prefect.credentials import ModelScopeCredentials
+from hub_tasks.prefect.runtime import retry_if_transient
+from hub_tasks.prefect.tasks import (
     create_model,
     create_tag,
     delete_model,
@@ -94,6 +95,13 @@ from hub_tasks.tasks import (
     list_models,
     login,
     model_exists,
+)
+from hub_tasks.prefect.transfer_tasks import (
+    download_model,
+    fetch_meta_files_from_url,
+    push_folder,
+    push_model,
+    verify_model_folder,
 )
 
 __all__ += [
@@ -112,6 +120,7 @@ __all__ += [
     "list_models",
     "login",
     "model_exists",
+    "push_folder",
     "push_model",
     "retry_if_transient",
     "verify_model_folder",

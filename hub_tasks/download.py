@@ -3,7 +3,7 @@
 Each file streams into `.<name>.incomplete` beside its target, hashed while written, and is renamed into
 place (`os.replace`) only when complete and checked. A dropped body is a transient `HubConnectionError`;
 the next attempt asks for the rest with `Range` (a 200 or 416 instead of 206 starts over). Attempts come
-from `HubClient._retrying` (`settings.retry_attempts`), one request each: no private retry counter.
+from `HubSession.retrying` (`settings.retry_attempts`), one request each: no private retry counter.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from tenacity import Retrying
 
 from hub_tasks.errors import (
     DownloadError,
@@ -30,19 +31,27 @@ from hub_tasks.errors import (
     TransientHubError,
     connection_error,
 )
-from hub_tasks.hashcache import sha256_file
-from hub_tasks.scan import _matches, normalize_patterns
+from hub_tasks.files import matches, normalize_patterns, sha256_file
 from hub_tasks.types import DownloadedFile, DownloadResult, RepoFile
 from hub_tasks.validation import validate_model_id, validate_ref
-
-if TYPE_CHECKING:
-    from hub_tasks.client import HubClient
 
 log = logging.getLogger("hub_tasks.download")
 REUSE, FORCE = "reuse_dataset_if_exists", "force_redownload"
 READ_SIZE = 64 << 10  # download_model's read size: a dropped body loses at most this much
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,16}")
+
+
+class DownloadHub(Protocol):
+    """The hub operations downloads use; `HubClient` provides them (this module never imports it)."""
+
+    def call(
+        self, method: str, path: str, *, operation: str, model_id: str | None = None, **kwargs: Any
+    ) -> tuple[dict[str, Any] | None, requests.Response]: ...
+    def retrying(self, operation: str, model_id: str | None) -> Retrying: ...
+    def resolve_ref(self, model_id: str, ref: str = "master") -> str: ...
+    def get_model_files(self, model_id: str, revision: str | None = None, *, recursive: bool) -> list[RepoFile]: ...
+
 
 Opener = Callable[[dict[str, str]], requests.Response]
 Patterns = str | Iterable[str] | None
@@ -109,7 +118,8 @@ def _attempt(opener: Opener, part: Path, fetch: _Fetch, op: str, model_id: str |
 
 
 def _fetch(
-    client: HubClient, opener: Opener, part: Path, fetch: _Fetch, op: str, model_id: str | None, read: int, html: bool,
+    client: DownloadHub, opener: Opener, part: Path, fetch: _Fetch, op: str, model_id: str | None, read: int,
+    html: bool,
     expected: RepoFile | None = None,
 ) -> None:  # fmt: skip
     """Stream into `part` until complete (and matching `expected`), resuming within the client's retry budget.
@@ -117,7 +127,7 @@ def _fetch(
     A mismatch after a resumed attempt may come from a stale partial: fetch again from the first byte. After a
     whole-file transfer it is what the server serves, and a retry would fetch the same bytes: fail at once.
     """
-    for attempt in client._retrying(op, model_id):
+    for attempt in client.retrying(op, model_id):
         with attempt:
             start = _attempt(opener, part, fetch, op, model_id, read, html)
             if expected is None or (fetch.size, fetch.sha256) == (expected.size, expected.sha256 or fetch.sha256):
@@ -169,7 +179,7 @@ def _folder(path: str | os.PathLike[str], what: str, op: str, create: bool = Tru
 
 
 def fetch_meta_files_from_url(
-    client: HubClient, url: str, out_path: str | os.PathLike[str], chunk_size: int = 1024, mode: str = REUSE
+    client: DownloadHub, url: str, out_path: str | os.PathLike[str], chunk_size: int = 1024, mode: str = REUSE
 ) -> str:
     """Download one URL into a folder, never trusting a partial file (see `HubClient.fetch_meta_files_from_url`)."""
     op = "fetch_meta_files_from_url"
@@ -190,7 +200,7 @@ def fetch_meta_files_from_url(
     part.unlink(missing_ok=True)
 
     def opener(headers: dict[str, str]) -> requests.Response:
-        return client._call("GET", url, operation=op, stream=True, retry=False, headers=headers)[1]
+        return client.call("GET", url, operation=op, stream=True, retry=False, headers=headers)[1]
 
     html = os.path.splitext(target.name)[1].lower() in (".html", ".htm")
     fetch = _Fetch()
@@ -228,7 +238,7 @@ def _present(target: Path, entry: RepoFile) -> bool:
 
 
 def _download_one(
-    client: HubClient, model_id: str, commit_id: str, entry: RepoFile, target: Path, fetch: _Fetch
+    client: DownloadHub, model_id: str, commit_id: str, entry: RepoFile, target: Path, fetch: _Fetch
 ) -> None:
     """Fetch one listed file through its `.incomplete` partial (resumed when one is left), verify, rename."""
     op = "download_model"
@@ -241,14 +251,14 @@ def _download_one(
     def opener(headers: dict[str, str]) -> requests.Response:
         path = f"/api/v1/models/{model_id}/repo"
         kwargs = {"params": params, "headers": headers, "stream": True, "retry": False}
-        return client._call("GET", path, operation=op, model_id=model_id, **kwargs)[1]
+        return client.call("GET", path, operation=op, model_id=model_id, **kwargs)[1]
 
     _fetch(client, opener, part, fetch, op, model_id, READ_SIZE, True, entry)
     os.replace(part, target)
 
 
 def download_model(
-    client: HubClient, model_id: str, local_dir: str | os.PathLike[str], revision: str = "master",
+    client: DownloadHub, model_id: str, local_dir: str | os.PathLike[str], revision: str = "master",
     allow_patterns: Patterns = None, ignore_patterns: Patterns = None, max_workers: int = 4,
 ) -> DownloadResult:  # fmt: skip
     """Mirror one revision into `local_dir`, verifying every file (see `HubClient.download_model`)."""
@@ -262,7 +272,7 @@ def download_model(
     folder = _folder(local_dir, "local_dir", op, create=False)  # created once the listing is known to be safe
     commit_id = client.resolve_ref(model_id, revision)
     keep = [e for e in client.get_model_files(model_id, commit_id, recursive=True) if e.is_file]
-    entries = [e for e in keep if (not allow or _matches(e.path, allow)) and not _matches(e.path, ignore)]
+    entries = [e for e in keep if (not allow or matches(e.path, allow)) and not matches(e.path, ignore)]
     targets = {e.path: local_path(folder, e.path) for e in entries}  # all checked before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     fetches: list[_Fetch] = []

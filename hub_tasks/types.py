@@ -6,12 +6,15 @@ This is the only module that names wire fields; unknown fields are ignored.
 from __future__ import annotations
 
 import base64
+import os
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hub_tasks.validation import COMMIT_ID_RE
+from hub_tasks.errors import InvalidParameter
+from hub_tasks.files import normalize_patterns
+from hub_tasks.validation import COMMIT_ID_RE, validate_ref, validate_tag, validate_visibility
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -249,6 +252,105 @@ class ProgressEvent(HubResult):
     bytes_total: int
     files_done: int
     files_total: int
+
+
+def _invalid(exc: ValidationError) -> InvalidParameter:
+    """The `InvalidParameter` a validator raised, or one naming the first field pydantic refused."""
+    first = exc.errors()[0]
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidParameter):
+        return cause
+    where = ".".join(str(part) for part in first["loc"]) or "options"
+    return InvalidParameter(f"{where}: {first['msg']}, got {first.get('input')!r}", operation="push_model")
+
+
+class PushOptions(BaseModel):
+    """What a publish is asked to do: everything but the model id, the folder and the progress callback.
+
+    Built by keyword only and frozen, so no two neighbouring strings can be swapped on the way from the
+    flow's request to the engine. Bad values raise `InvalidParameter` (a `ValueError`) at construction,
+    before any request.
+
+    Example:
+        >>> options = PushOptions(tag="v1.0", ignore_file_pattern="*.log")
+        >>> options.revision, options.tag, options.ignore_file_pattern
+        ('master', 'v1.0', ('*.log',))
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    visibility: int = Field(default=5, description="1 private, 3 internal, 5 public (used when the repo is created).")
+    license: str = Field(default="Apache License 2.0", description="License (used when the repo is created).")
+    chinese_name: str | None = Field(default=None, description="Display name (used when the repo is created).")
+    commit_message: str = Field(default="upload model", description="Message of the commit.")
+    tag: str | None = Field(default=None, description="Tag the resulting commit (never moves an existing tag).")
+    revision: str = Field(default="master", description="The branch to publish to.")
+    original_model_id: str | None = Field(default=None, description="The base model (used when the repo is created).")
+    ignore_file_pattern: tuple[str, ...] = Field(
+        default=(), description="Globs matched against relative paths and names; matching files are left out."
+    )
+    delete_missing: bool = Field(default=True, description="Delete remote files that are not in the folder.")
+    max_workers: int | None = Field(default=None, description="Parallel blob uploads (None: the settings' default).")
+    allow_secret_files: bool | tuple[str, ...] = Field(
+        default=False, description="True, or globs of secret-looking files that may be published."
+    )
+    hash_cache: str | None = Field(
+        default="default", description='Path of the hash cache, "default", or None to hash everything.'
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
+    @field_validator("visibility", mode="before")
+    @classmethod
+    def _visibility(cls, value: object) -> int:
+        return validate_visibility(value, "push_model")
+
+    @field_validator("license", "commit_message", mode="before")
+    @classmethod
+    def _text(cls, value: object, info: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidParameter(
+                f"{info.field_name} must be a non-empty string, got {value!r}", operation="push_model"
+            )
+        return value
+
+    @field_validator("revision", mode="before")
+    @classmethod
+    def _revision(cls, value: object) -> str:
+        return validate_ref(value, "revision", "push_model")
+
+    @field_validator("tag", mode="before")
+    @classmethod
+    def _tag(cls, value: object) -> str | None:
+        return None if value is None else validate_tag(value, "push_model")
+
+    @field_validator("ignore_file_pattern", mode="before")
+    @classmethod
+    def _ignore(cls, value: object) -> tuple[str, ...]:
+        return tuple(normalize_patterns(value))  # type: ignore[arg-type]
+
+    @field_validator("allow_secret_files", mode="before")
+    @classmethod
+    def _allow(cls, value: object) -> bool | tuple[str, ...]:
+        return value if isinstance(value, bool) else tuple(normalize_patterns(value, "allow_secret_files"))  # type: ignore[arg-type]
+
+    @field_validator("max_workers", mode="before")
+    @classmethod
+    def _workers(cls, value: object) -> int | None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64):
+            raise InvalidParameter(
+                f"max_workers must be an integer from 1 to 64, got {value!r}", operation="push_model"
+            )
+        return value
+
+    @field_validator("hash_cache", mode="before")
+    @classmethod
+    def _cache(cls, value: object) -> str | None:
+        return None if value in (None, False, "off") else os.fspath(value)  # type: ignore[arg-type]
 
 
 class PushResult(HubResult):

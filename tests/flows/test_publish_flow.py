@@ -14,8 +14,8 @@ from prefect.states import State
 from prefect.utilities.callables import parameter_schema
 from prefect.utilities.schema_tools import validate
 
-from flows.publish_model import publish_model
-from flows.publish_request import PublishLock, PublishRequest, Visibility
+from flows.publish.flow import publish_model
+from flows.publish.request import PublishLock, PublishRequest, Visibility
 from hub_tasks import ModelScopeCredentials, PushResult
 from tests.conftest import RunningHub
 from tests.flows.conftest import HubWriter, events_settled, run_artifact, run_events

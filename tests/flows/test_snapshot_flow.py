@@ -16,8 +16,8 @@ from prefect.exceptions import ParameterTypeError
 from prefect.states import State
 from prefect.utilities.callables import parameter_schema
 
-from flows.snapshot_revisions import Runner, SnapshotSummary, snapshot_revisions
-from flows.snapshots import LATEST, Snapshot
+from flows.snapshot.flow import Runner, SnapshotSummary, snapshot_revisions
+from flows.snapshot.format import LATEST, Snapshot
 from hub_tasks import HubSettings, ModelScopeCredentials
 from tests.conftest import RunningHub
 from tests.flows.conftest import HubWriter, events_settled, run_artifact, run_events

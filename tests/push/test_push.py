@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from hub_tasks import AlreadyExistsError, HubClient, InvalidParameter
-from hub_tasks.plan import is_lfs
-from hub_tasks.types import ProgressEvent, PushResult
+from hub_tasks.push.plan import is_lfs
+from hub_tasks.types import ProgressEvent, PushOptions, PushResult
 from tests.conftest import RunningHub
 from tests.push.helpers import (
     MIB,
@@ -468,10 +468,11 @@ def test_push_result_noop_property() -> None:
     assert not PushResult(commit_id="0" * 40, commit_ids=["0" * 40], **common).noop
 
 
-def test_push_model_function_and_client_method_agree(hub: RunningHub, alice: HubClient, tmp_path: Path):
-    from hub_tasks.upload import push_model
+def test_push_folder_function_and_client_method_agree(hub: RunningHub, alice: HubClient, tmp_path: Path):
+    from hub_tasks.push.engine import push_folder
 
     folder = model_folder(tmp_path / "model", lfs=1)
-    result = push_model(alice, "alice/fn", folder, hash_cache=None, commit_message="via function")
+    options = PushOptions(hash_cache=None, commit_message="via function")
+    result = push_folder(alice, "alice/fn", folder, options)
     assert_published(alice, "alice/fn", folder, result)
     assert alice.push_model("alice/fn", os.fspath(folder), hash_cache=None).noop

@@ -15,6 +15,7 @@ import pytest
 
 from hub_tasks import ModelScopeCredentials as Credentials
 from tests.conftest import RunningHub
+from tests.helpers.flow_tasks import swap_flow_tasks
 
 # The client's back-off, shortened (attempt counts untouched): HubSettings reads these variables.
 FAST_BACKOFF = {
@@ -77,17 +78,7 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     """The flows' tasks with their product retry policy, minus the seconds of waiting between attempts."""
-    import flows.publish_model as publish
-    import flows.snapshot_reading as reading
-    import flows.snapshot_revisions as snapshot
-
-    for module, names in (
-        (publish, ("login", "push_model", "create_tag", "verify_model_folder", "ensure_model")),
-        (snapshot, ("list_all_models",)),
-        (reading, ("read_model_batch", "read_model_state")),
-    ):
-        for name in names:
-            monkeypatch.setattr(module, name, getattr(module, name).with_options(retry_delay_seconds=0))
+    swap_flow_tasks(monkeypatch, lambda task: task.with_options(retry_delay_seconds=0))
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ import requests
 from prefect.exceptions import ParameterTypeError
 from prefect.settings import PREFECT_API_URL
 
-from flows.publish_model import publish_model
-from flows.snapshot_revisions import snapshot_revisions
+from flows.publish.flow import publish_model
+from flows.snapshot.flow import snapshot_revisions
 from flows.train_and_publish import train_and_publish
 from hub_tasks import (
     InvalidParameter,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.publish_model import PublishRequest, publish_model
+from flows.publish.flow import PublishRequest, publish_model
 from tests.conftest import RunningHub
 from tests.push.helpers import MIB, manifest, sdk_snapshot
 from tests.reliability.conftest import make_block, settled, wait_for

@@ -31,7 +31,7 @@ ROUNDS = [(False, False), (True, False), (True, True)]  # (existing model, publi
 ROUND_IDS = [f"{'existing' if e else 'new'}-model-{'lock' if k else 'no-lock'}" for e, k in ROUNDS]
 PUBLISHER = """
 import json, sys
-from flows.publish_model import PublishLock, PublishRequest, publish_model
+from flows.publish.flow import PublishLock, PublishRequest, publish_model
 from hub_tasks import ModelScopeCredentials
 
 url, token, model_id, folder, lock = sys.argv[1:6]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.publish_model import PublishRequest, publish_model
+from flows.publish.flow import PublishRequest, publish_model
 from tests.conftest import ROOT, RunningHub
 from tests.push.helpers import MIB, blob, make_folder, manifest, sdk_snapshot
 from tests.reliability.conftest import make_block, settled, wait_for

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from flows.publish_model import PublishRequest, publish_model
+from flows.publish.flow import PublishRequest, publish_model
 from tests.conftest import RunningHub
 from tests.push.helpers import Counter, make_client, manifest, model_folder, remote
 from tests.reliability.conftest import make_block

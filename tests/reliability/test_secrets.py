@@ -32,13 +32,11 @@ from prefect.events.filters import EventFilter, EventOccurredFilter, EventResour
 from prefect.logging.handlers import APILogHandler
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
 
-import flows.publish_model as publish_module
-import flows.snapshot_reading as reading_module
-import flows.snapshot_revisions as snapshot_module
-from flows.publish_model import PublishRequest, publish_model
-from flows.snapshot_revisions import snapshot_revisions
+from flows.publish.flow import PublishRequest, publish_model
+from flows.snapshot.flow import snapshot_revisions
 from hub_tasks import ModelScopeCredentials, download_model, fetch_meta_files_from_url, get_model
 from tests.conftest import RunningHub
+from tests.helpers.flow_tasks import swap_flow_tasks
 from tests.push.helpers import blob, make_folder
 
 pytestmark = pytest.mark.reliability
@@ -135,13 +133,7 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
     folder = make_folder(tmp_path / "model", {"README.md": "# secret\n", "weights/w.safetensors": blob(300_000)})
     (tmp_path / "data.csv").write_text("a,b\n1,2\n")
     storage = tmp_path / "results"
-    for module, names in (
-        (publish_module, ("login", "ensure_model", "push_model", "create_tag", "verify_model_folder")),
-        (snapshot_module, ("list_all_models",)),
-        (reading_module, ("read_model_batch", "read_model_state")),
-    ):
-        for name in names:
-            monkeypatch.setattr(module, name, persisted(getattr(module, name)))
+    assert swap_flow_tasks(monkeypatch, persisted), "the flows hold no task to persist"
     fetch_url = f"{hub.url}/api/v1/models/{MODEL}/repo?Revision=master&FilePath=data.csv"
 
     @flow(name="reliability-secret-downloads", persist_result=True)
@@ -216,8 +208,9 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
             scan("exception", f"logged by {record.name}", formatter.formatException(record.exc_info))
     # Files: persisted results, the snapshot, the meta file's sidecar, the mirror; local_hub's own log.
     stored = [p for p in storage.rglob("*") if p.is_file()]
-    # 3 flow results, the 5 persisted tasks of the publish, 2 of the snapshot (one batch), 7 of the downloads
-    assert len(stored) >= 3 + 5 + 2 + 7, f"only {len(stored)} results were persisted"
+    # 3 flow results, the 3 tasks of the publish (login, model_exists, push_folder), 2 of the snapshot (one
+    # batch), 7 of the downloads
+    assert len(stored) >= 3 + 3 + 2 + 7, f"only {len(stored)} results were persisted"
     for path in stored:
         scan("result", f"file {path.name}", path.read_bytes())
     for written in ("snapshots", "meta", "mirror"):

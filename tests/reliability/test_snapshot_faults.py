@@ -16,8 +16,8 @@ import requests
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from flows.snapshot_revisions import snapshot_revisions
-from flows.snapshots import Snapshot
+from flows.snapshot.flow import snapshot_revisions
+from flows.snapshot.format import Snapshot
 from tests.conftest import RunningHub
 from tests.reliability.conftest import make_block, wait_for
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from prefect import flow
 
-from flows.publish_model import PublishRequest, publish_model
+from flows.publish.flow import PublishRequest, publish_model
 from hub_tasks import DownloadError, HubConnectionError, ModelScopeCredentials, download_model, get_model, push_model
-from hub_tasks.task_runtime import TASK_RETRIES
+from hub_tasks.prefect.runtime import TASK_RETRIES
 from tests.conftest import RunningHub
 from tests.push.helpers import blob, make_client, make_folder
 from tests.reliability.conftest import make_block

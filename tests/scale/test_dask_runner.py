@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.snapshot_revisions import snapshot_revisions
-from flows.snapshots import Snapshot
+from flows.snapshot.flow import snapshot_revisions
+from flows.snapshot.format import Snapshot
 from tests.scale.test_snapshot_scale import seed
 
 pytestmark = [pytest.mark.scale, pytest.mark.timeout(300)]

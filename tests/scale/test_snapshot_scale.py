@@ -12,7 +12,7 @@ import requests
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.events.filters import EventFilter, EventNameFilter
 
-from flows.snapshots import Snapshot
+from flows.snapshot.format import Snapshot
 from hub_tasks import HubClient, HubSettings
 from tests.conftest import ROOT, RunningHub
 from tests.e2e.conftest import PrefectStack

@@ -276,11 +276,11 @@ def test_fn_path_runs_without_the_engine(hub, tmp_path) -> None:
 
 def test_fn_outside_a_run_logs_to_the_module_logger(hub, caplog) -> None:
     block = fast_block(hub)
-    caplog.set_level(logging.INFO, logger="hub_tasks.tasks")
+    caplog.set_level(logging.INFO, logger="hub_tasks.prefect.tasks")
     create_model.fn(DEMO, modelscope_credentials=block)
     delete_model.fn(DEMO, confirm=DEMO, modelscope_credentials=block)
-    assert [(r.name, r.getMessage()) for r in caplog.records if r.name == "hub_tasks.tasks"] == [
-        ("hub_tasks.tasks", f"deleted {DEMO}")
+    assert [(r.name, r.getMessage()) for r in caplog.records if r.name == "hub_tasks.prefect.tasks"] == [
+        ("hub_tasks.prefect.tasks", f"deleted {DEMO}")
     ]
 
 

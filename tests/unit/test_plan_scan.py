@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from hub_tasks import InvalidParameter
-from hub_tasks.hashcache import HashCache, sha256_file
-from hub_tasks.plan import (
+from hub_tasks.files import normalize_patterns, sha256_file
+from hub_tasks.push.hashcache import HashCache
+from hub_tasks.push.plan import (
     COMMIT_MAX_ACTIONS,
     COMMIT_MAX_BYTES,
     INLINE_MAX,
@@ -23,7 +24,7 @@ from hub_tasks.plan import (
     to_operation,
     tree_differences,
 )
-from hub_tasks.scan import LocalFile, check_folder, normalize_patterns, scan_folder
+from hub_tasks.push.scan import LocalFile, check_folder, scan_folder
 from hub_tasks.types import FileChange, RepoFile
 
 CONFIG = b'{"framework": "pytorch"}'

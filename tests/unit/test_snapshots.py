@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.snapshots import (
+from flows.snapshot.diff import diff
+from flows.snapshot.format import (
     CHANGE_KINDS,
     LATEST,
     SCHEMA_VERSION,
@@ -18,9 +19,8 @@ from flows.snapshots import (
     ModelState,
     RefState,
     Snapshot,
-    SnapshotStore,
-    diff,
 )
+from flows.snapshot.store import SnapshotStore
 
 T0 = datetime(2024, 5, 1, 3, 0, 0, 123456, tzinfo=timezone.utc)
 A, B, C = "a" * 40, "b" * 40, "c" * 40

@@ -1,6 +1,6 @@
 """Prefect tasks that move a model folder: publish it (with progress), verify it, download it, fetch a file.
 
-Same shape and retry policy as the tasks in `tasks.py` (see `task_runtime.py`), with the long
+Same shape and retry policy as the tasks in `tasks.py` (see `runtime.py`), with the long
 transfer timeout.
 """
 
@@ -13,10 +13,11 @@ from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import TaskRunContext
 
-from hub_tasks.credentials import ModelScopeCredentials
-from hub_tasks.task_runtime import (
+from hub_tasks.prefect.credentials import ModelScopeCredentials
+from hub_tasks.prefect.runtime import (
     PROGRESS_EVERY_SECONDS,
     TRANSFER_TIMEOUT_SECONDS,
+    artifact_key,
     hub_client,
     hub_task_options,
     run_logger,
@@ -24,6 +25,7 @@ from hub_tasks.task_runtime import (
 from hub_tasks.types import (
     DownloadResult,
     ProgressEvent,
+    PushOptions,
     PushResult,
 )
 from hub_tasks.validation import validate_model_id
@@ -40,9 +42,8 @@ class _ProgressReporter:
         self.marker: tuple[str, bool] | None = None
         self.lock = threading.Lock()
         if TaskRunContext.get() is not None:
-            key = "upload-progress-" + "".join(c if c.isascii() and c.isalnum() else "-" for c in model_id.lower())
             self.artifact_id = create_progress_artifact(
-                0.0, key=key[:64].strip("-"), description=f"Publishing {model_id}"
+                0.0, key=artifact_key("upload-progress", model_id), description=f"Publishing {model_id}"
             )
 
     def __call__(self, event: ProgressEvent) -> None:
@@ -134,25 +135,60 @@ def push_model(
                               modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME")).commit_id
         ```
     """
+    options = PushOptions(
+        visibility=visibility,
+        license=license,
+        chinese_name=chinese_name,
+        commit_message=commit_message,
+        tag=tag,
+        revision=revision,
+        original_model_id=original_model_id,
+        ignore_file_pattern=ignore_file_pattern,
+        delete_missing=delete_missing,
+        max_workers=max_workers,
+        allow_secret_files=allow_secret_files,
+    )
+    return push_folder.fn(model_id, model_dir, options, modelscope_credentials)
+
+
+@task(**hub_task_options("Publish a model folder to ModelScope with PushOptions", TRANSFER_TIMEOUT_SECONDS))
+def push_folder(
+    model_id: str,
+    model_dir: str,
+    options: PushOptions | None = None,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+) -> PushResult:
+    """`push_model` with its options as one typed `PushOptions`: what the `publish_model` flow calls.
+
+    Args:
+        model_id: "owner/name"; created when missing.
+        model_dir: The folder (with a configuration.json).
+        options: What the publish is asked to do (revision, tag, ignore patterns, ...); defaults when None.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        A `PushResult` (commit id None for a no-op).
+
+    Raises:
+        InvalidParameter: Bad folder or arguments (before any request).
+        AlreadyExistsError: The tag points elsewhere (before any upload).
+        ConcurrentChangeError: Someone else changed the revision meanwhile.
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, PushOptions, push_folder
+
+        @flow
+        def publish(folder: str):
+            return push_folder("alice/demo", folder, PushOptions(tag="v1.0"),
+                               ModelScopeCredentials.load("BLOCK_NAME")).commit_id
+        ```
+    """
     validate_model_id(model_id, "push_model")  # a typed error, before the progress artifact is named after it
     reporter = _ProgressReporter(model_id)
     with hub_client(modelscope_credentials) as client:
-        result = client.push_model(
-            model_id,
-            model_dir,
-            visibility,
-            license,
-            chinese_name,
-            commit_message,
-            tag,
-            revision,
-            original_model_id,
-            ignore_file_pattern,
-            delete_missing=delete_missing,
-            max_workers=max_workers,
-            progress=reporter,
-            allow_secret_files=allow_secret_files,
-        )
+        result = client.push_folder(model_id, model_dir, options, progress=reporter)
     reporter.finish(result)
     what = "no changes, no commit" if result.noop else f"commit {result.commit_id}"
     run_logger().info(

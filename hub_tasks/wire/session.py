@@ -1,9 +1,9 @@
 """`HubSession`: the sending half of `HubClient` (session, auth, retries, redirects, error mapping).
 
-`_call()` is the only place that sends: it adds auth, applies timeouts, retries transient faults
+`call()` is the only place that sends: it adds auth, applies timeouts, retries transient faults
 with tenacity (idempotent requests only), follows redirects without leaking the token to other
 hosts, and hands every response to `error_mapping.raise_for_hub_response`. Non-idempotent operations
-(create, tag, commit) go through `_call_checked()`: after an ambiguous failure they ask the hub
+(create, tag, commit) go through `call_checked()`: after an ambiguous failure they ask the hub
 whether the first attempt took effect before sending again.
 """
 
@@ -66,7 +66,7 @@ def _env_proxies(endpoint: str) -> dict[str, str]:
 
 
 class HubSession:
-    """One `requests.Session` to one hub, with its settings, token and the one `_call()` that sends.
+    """One `requests.Session` to one hub, with its settings, token and the one `call()` that sends.
 
     `HubClient` adds an operation per hub call on top; see it for the arguments.
     """
@@ -153,7 +153,7 @@ class HubSession:
                 model_id=model_id,
             )
 
-    def _retrying(self, operation: str, model_id: str | None) -> Retrying:
+    def retrying(self, operation: str, model_id: str | None) -> Retrying:
         settings = self.settings
 
         def stop(state: RetryCallState) -> bool:
@@ -239,7 +239,7 @@ class HubSession:
             kwargs.pop("params", None)  # the Location carries its own query
         raise HubConnectionError("too many redirects", operation=operation, model_id=model_id)
 
-    def _call(
+    def call(
         self,
         method: str,
         path: str,
@@ -289,18 +289,18 @@ class HubSession:
 
         if not retry:
             return once()
-        for attempt in self._retrying(operation, model_id):
+        for attempt in self.retrying(operation, model_id):
             with attempt:
                 return once()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _call_checked(
+    def call_checked(
         self, send: Callable[[], T], landed: Callable[[], T | None], *, operation: str, model_id: str | None
     ) -> T:
         """Run a non-idempotent request; after a transient failure, `landed()` decides whether the
         first attempt already took effect (its result is then returned) before anything is re-sent."""
         ambiguous = False
-        for attempt in self._retrying(operation, model_id):
+        for attempt in self.retrying(operation, model_id):
             with attempt:
                 if ambiguous:
                     result = landed()
@@ -312,7 +312,7 @@ class HubSession:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _data(payload: dict[str, Any] | None) -> Any:
+    def unwrap(payload: dict[str, Any] | None) -> Any:
         """Unwrap `Data` (legacy) or `data` (OpenAPI)."""
         if not payload:
             return None

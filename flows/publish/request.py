@@ -10,6 +10,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub_tasks import PushOptions
 from hub_tasks.validation import validate_model_id, validate_ref, validate_tag
 
 NAME = r"[A-Za-z0-9_.-]+"
@@ -86,6 +87,25 @@ class PublishRequest(BaseModel):
     @classmethod
     def _tag(cls, value: str | None) -> str | None:
         return checked_tag(value)
+
+    def push_options(self) -> PushOptions:
+        """What the push engine is asked to do, built by keyword (it validates itself).
+
+        Example:
+            >>> PublishRequest(model_id="alice/demo", model_dir="./out", tag="v1").push_options().tag
+            'v1'
+        """
+        return PushOptions(
+            visibility=self.visibility.code,
+            license=self.license,
+            chinese_name=self.chinese_name,
+            commit_message=self.commit_message,
+            tag=self.tag,
+            revision=self.revision,
+            original_model_id=self.original_model_id,
+            ignore_file_pattern=self.ignore_patterns,
+            delete_missing=self.delete_missing,
+        )
 
 
 class PublishLock(BaseModel):

@@ -16,15 +16,17 @@ from typing import Annotated
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.events import emit_event
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
-from flows.snapshot_reading import Runner, read_models_with
-from flows.snapshots import Change, ModelState, Snapshot, SnapshotStore, diff
+from flows.events import emit_model_event
+from flows.snapshot.diff import diff
+from flows.snapshot.format import Change, ModelState, Snapshot
+from flows.snapshot.reading import Runner, read_models_with
+from flows.snapshot.store import SnapshotStore
 from hub_tasks import ModelInfo, ModelScopeCredentials, list_all_models
-from hub_tasks.task_runtime import hub_client, run_logger
+from hub_tasks.prefect.runtime import hub_client, run_logger
 from hub_tasks.validation import validate_owner
 
 DEFAULT_SNAPSHOT_DIR = str(Path("~/.prefect-modelscope/snapshots"))
@@ -80,14 +82,7 @@ def _summary(snapshot: Snapshot, location: str, changes: list[Change], previous:
 
 def _emit(changes: list[Change], endpoint: str) -> None:
     for change in changes[:MAX_EVENTS]:
-        emit_event(
-            event=change.event,
-            resource={
-                "prefect.resource.id": f"modelscope.model.{change.model_id}",
-                "prefect.resource.name": change.model_id,
-            },
-            payload={**change.model_dump(exclude_none=True), "endpoint": endpoint},
-        )
+        emit_model_event(change.event, change.model_id, {**change.model_dump(exclude_none=True), "endpoint": endpoint})
     if len(changes) > MAX_EVENTS:
         run_logger().warning("%d changes; emitted events for the first %d", len(changes), MAX_EVENTS)
 

@@ -1,22 +1,19 @@
-"""The byte-moving hub calls (LFS batch, blob PUT, commit, file download), mixed into `HubClient`.
+"""The byte-moving hub calls (LFS batch, blob PUT, commit) on top of `HubSession`.
 
 They live apart from `client.py` to keep that module about the hub's metadata operations; they
-still send through `HubClient._call()`, the one place that sends.
+still send through `HubSession.call()`, the one place that sends. File downloads stream through
+`call(..., stream=True)` in `download.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
-
-import requests
+from typing import Any
 
 from hub_tasks.errors import InvalidParameter, RequestError
 from hub_tasks.types import CommitOperation
 from hub_tasks.validation import validate_model_id, validate_ref
-
-if TYPE_CHECKING:
-    from hub_tasks.client import HubClient
+from hub_tasks.wire.session import HubSession
 
 CHUNK = 1 << 20
 LFS_BATCH_MAX = 64  # objects per negotiation request, as the SDK sends (§10.3)
@@ -56,10 +53,10 @@ class FileBody:
         self._handle.close()
 
 
-class TransferMixin:
-    """Blob negotiation, blob upload, commit and download calls of `HubClient`."""
+class TransferSession(HubSession):
+    """`HubSession` plus the byte-moving calls: blob negotiation, blob upload and commit."""
 
-    def lfs_batch(self: HubClient, model_id: str, objects: Iterable[tuple[str, int]]) -> dict[str, str | None]:
+    def lfs_batch(self, model_id: str, objects: Iterable[tuple[str, int]]) -> dict[str, str | None]:
         """Ask which blobs the hub lacks: oid -> upload URL, or None when already stored.
 
         Sends at most 64 objects per request. Safe to retry (it changes nothing).
@@ -81,7 +78,7 @@ class TransferMixin:
         oids = list(wanted)
         for start in range(0, len(oids), LFS_BATCH_MAX):
             chunk = [{"oid": oid, "size": wanted[oid]} for oid in oids[start : start + LFS_BATCH_MAX]]
-            payload, _ = self._call(
+            payload, _ = self.call(
                 "POST",
                 f"/api/v1/repos/models/{model_id}/info/lfs/objects/batch",
                 operation=op,
@@ -89,7 +86,7 @@ class TransferMixin:
                 json={"operation": "upload", "objects": chunk},
                 retry=True,
             )
-            for obj in (self._data(payload) or {}).get("objects") or []:
+            for obj in (self.unwrap(payload) or {}).get("objects") or []:
                 href = ((obj.get("actions") or {}).get("upload") or {}).get("href")
                 answer[obj.get("oid")] = href or None
         missing = [oid for oid in oids if oid not in answer]
@@ -100,7 +97,7 @@ class TransferMixin:
         return answer
 
     def upload_blob(
-        self: HubClient,
+        self,
         model_id: str,
         href: str,
         path: str,
@@ -121,7 +118,7 @@ class TransferMixin:
                 client.upload_blob("alice/demo", hrefs[oid], "weights.bin", os.path.getsize("weights.bin"))
             ```
         """
-        self._call(
+        self.call(
             "PUT",
             href,
             operation="upload_blob",
@@ -131,9 +128,7 @@ class TransferMixin:
         )
         return size
 
-    def create_commit(
-        self: HubClient, model_id: str, revision: str, message: str, operations: list[CommitOperation]
-    ) -> str:
+    def create_commit(self, model_id: str, revision: str, message: str, operations: list[CommitOperation]) -> str:
         """One commit of `operations` on branch `revision`; returns the new commit id.
 
         Never retried here: a commit whose answer is lost may have landed. Callers that retry
@@ -157,7 +152,7 @@ class TransferMixin:
             raise InvalidParameter("a commit needs at least one operation", operation=op, model_id=model_id)
         self.require_token(op, model_id)
         body: dict[str, Any] = {"commit_message": message, "actions": [o.to_wire() for o in operations]}
-        payload, _ = self._call(
+        payload, _ = self.call(
             "POST",
             f"/api/v1/repos/models/{model_id}/commit/{revision}",
             operation=op,
@@ -165,34 +160,7 @@ class TransferMixin:
             json=body,
             retry=False,
         )
-        oid = (self._data(payload) or {}).get("oid")
+        oid = (self.unwrap(payload) or {}).get("oid")
         if not isinstance(oid, str) or not oid:
             raise RequestError("the hub answered the commit without a commit id", operation=op, model_id=model_id)
         return oid
-
-    def open_download(
-        self: HubClient, model_id: str, path: str, revision: str = "master", offset: int = 0
-    ) -> requests.Response:
-        """Start streaming one file (from `offset` with a Range request); the caller closes the response.
-
-        Example:
-            ```python
-            with HubClient(endpoint=URL, token=TOKEN) as client:
-                with client.open_download("alice/demo", "config.json") as response:
-                    data = response.content
-            ```
-        """
-        op = "download_file"
-        headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        _, response = self._call(
-            "GET",
-            f"/api/v1/models/{model_id}/repo",
-            operation=op,
-            model_id=model_id,
-            stream=True,
-            params={"Revision": revision, "FilePath": path},
-            headers=headers,
-        )
-        return response

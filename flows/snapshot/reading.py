@@ -12,9 +12,9 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner
 from pydantic import BaseModel, Field
 
-from flows.snapshots import FileState, ModelState, RefState
+from flows.snapshot.format import FileState, ModelState, RefState
 from hub_tasks import HubClient, HubError, ModelInfo, ModelScopeCredentials, NotExistError
-from hub_tasks.task_runtime import hub_client, hub_task_options
+from hub_tasks.prefect.runtime import hub_client, hub_task_options
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from hub_tasks.types import ProgressEvent
 
 # The push's own logger, so its progress lines sit with the rest of the push's log.
-log = logging.getLogger("hub_tasks.upload")
+log = logging.getLogger("hub_tasks.push.engine")
 LOG_EVERY_SECONDS = 5.0
 
 

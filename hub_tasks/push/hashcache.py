@@ -8,7 +8,6 @@ be opened or fails its integrity check is deleted and rebuilt, never trusted.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import sqlite3
@@ -17,37 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hub_tasks.errors import InvalidParameter
-from hub_tasks.scan import LocalFile
+from hub_tasks.files import sha256_file
+from hub_tasks.push.scan import LocalFile
 
-log = logging.getLogger("hub_tasks.hashcache")
-BUFFER = 8 << 20  # 8 MiB reads: hashlib releases the GIL, so threads hash in parallel
+log = logging.getLogger("hub_tasks.push.hashcache")
 
 
 def default_cache_path() -> Path:
     """`$MODELSCOPE_CACHE/prefect-modelscope/hashes.sqlite` (or under ~/.cache/modelscope)."""
     base = os.environ.get("MODELSCOPE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "modelscope")
     return Path(base) / "prefect-modelscope" / "hashes.sqlite"
-
-
-def sha256_file(path: str, on_bytes: Callable[[int], None] | None = None) -> str:
-    """Hex sha256 of a file, read in 8 MiB pieces; `on_bytes(n)` after each piece.
-
-    Example:
-        >>> import tempfile
-        >>> with tempfile.NamedTemporaryFile(delete=False) as f:
-        ...     _ = f.write(b"hello")
-        >>> sha256_file(f.name)[:12]
-        '2cf24dba5fb0'
-    """
-    digest = hashlib.sha256()
-    buffer = bytearray(BUFFER)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while n := handle.readinto(buffer):
-            digest.update(view[:n])
-            if on_bytes:
-                on_bytes(n)
-    return digest.hexdigest()
 
 
 class HashCache:

@@ -6,7 +6,6 @@ the fix. The scan is deterministic: sorted POSIX paths relative to the folder.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import stat
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from hub_tasks.errors import InvalidParameter
+from hub_tasks.files import matches
 
 CONFIG_FILE = "configuration.json"
 SKIPPED_DIRS = frozenset({".git", ".cache"})
@@ -51,23 +51,6 @@ class LocalFile:
     mtime_ns: int
     inode: int
     device: int
-
-
-def _matches(rel: str, patterns: Iterable[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
-def normalize_patterns(patterns: str | Iterable[str] | None, what: str = "ignore_file_pattern") -> list[str]:
-    """One glob or a list of globs as a list; anything else is an `InvalidParameter`."""
-    if patterns is None:
-        return []
-    if isinstance(patterns, str):
-        return [patterns]
-    result = list(patterns) if isinstance(patterns, Iterable) else [patterns]  # e.g. 123: refused below
-    if not all(isinstance(p, str) and p for p in result):
-        raise InvalidParameter(f"{what} must be a glob string or a list of glob strings, got {patterns!r}")
-    return result
 
 
 def check_folder(model_dir: str | os.PathLike[str]) -> Path:
@@ -128,14 +111,14 @@ def scan_folder(
             d
             for d in dirnames
             if d not in SKIPPED_DIRS
-            and not _matches(str(rel_dir / d) if str(rel_dir) != "." else d, ignore)
+            and not matches(str(rel_dir / d) if str(rel_dir) != "." else d, ignore)
             and os.path.realpath(os.path.join(dirpath, d)) not in chain
         )
         above.update((os.path.join(dirpath, d), chain) for d in dirnames)
         for name in sorted(filenames):
             rel = name if str(rel_dir) == "." else f"{rel_dir}/{name}"
             full = os.path.join(dirpath, name)
-            if name in SKIPPED_FILES or _matches(rel, ignore) or os.path.realpath(full) in skip:
+            if name in SKIPPED_FILES or matches(rel, ignore) or os.path.realpath(full) in skip:
                 continue
             files.append(_local_file(folder, rel, full, allow_secret_files))
     return sorted(files, key=lambda f: f.path)
@@ -157,8 +140,8 @@ def _local_file(folder: Path, rel: str, full: str, allow_secret_files: bool | It
         raise InvalidParameter(f"{full!r}: the file name is not valid UTF-8; rename it") from exc
     real = os.path.realpath(full)
     _inside(folder, real, full)
-    if _matches(rel, SECRET_PATTERNS) and not (
-        allow_secret_files is True or (allow_secret_files and _matches(rel, list(allow_secret_files)))
+    if matches(rel, SECRET_PATTERNS) and not (
+        allow_secret_files is True or (allow_secret_files and matches(rel, list(allow_secret_files)))
     ):
         raise InvalidParameter(
             f"{full} looks like a secret ({rel}); refusing to publish it. Remove it, add it to "

@@ -3,8 +3,8 @@
 Each task takes the operation's `HubApi` parameters plus `modelscope_credentials` (a
 `ModelScopeCredentials` block; without one the official SDK's environment variables are used),
 calls `HubClient`, and returns a typed, secret-free result. The tasks that move folders (push,
-verify, download, fetch a meta file) are in `folder_tasks.py`; the retry budget they all share is
-written down in `task_runtime.py`.
+verify, download, fetch a meta file) are in `transfer_tasks.py`; the retry budget they all share is
+written down in `runtime.py`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from prefect import task
 from pydantic import SecretStr
 
-from hub_tasks.credentials import ModelScopeCredentials
 from hub_tasks.errors import AlreadyExistsError, NotExistError
-from hub_tasks.task_runtime import (
+from hub_tasks.prefect.credentials import ModelScopeCredentials
+from hub_tasks.prefect.runtime import (
     hub_client,
     hub_task_options,
     is_task_retry,

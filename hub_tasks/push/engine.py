@@ -27,26 +27,52 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter, VerificationError
-from hub_tasks.hashcache import HashCache, default_cache_path
-from hub_tasks.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
-from hub_tasks.progress import Progress
-from hub_tasks.scan import LocalFile, check_folder, normalize_patterns, scan_folder
-from hub_tasks.transfer import LFS_BATCH_MAX
-from hub_tasks.types import FileChange, ProgressEvent, PushResult, RepoFile
-from hub_tasks.validation import validate_model_id, validate_ref, validate_tag, validate_visibility
+from hub_tasks.files import normalize_patterns
+from hub_tasks.push.hashcache import HashCache, default_cache_path
+from hub_tasks.push.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
+from hub_tasks.push.progress import Progress
+from hub_tasks.push.scan import LocalFile, check_folder, scan_folder
+from hub_tasks.settings import HubSettings
+from hub_tasks.types import CommitOperation, FileChange, ProgressEvent, PushOptions, PushResult, RepoFile
+from hub_tasks.validation import validate_model_id
+from hub_tasks.wire.session import T
+from hub_tasks.wire.transfer import LFS_BATCH_MAX
 
-if TYPE_CHECKING:
-    from hub_tasks.client import HubClient
-
-log = logging.getLogger("hub_tasks.upload")
+log = logging.getLogger("hub_tasks.push.engine")
 DEFAULT_HASH_CACHE = "default"
 REPAIR_ROUNDS = 2
 # Hashed blobs are negotiated (and start uploading) once this many bytes or LFS_BATCH_MAX blobs wait:
 # without a byte bound, a folder of fewer than 64 LFS files would upload nothing until all were hashed.
 NEGOTIATE_EVERY_BYTES = 64 << 20
+
+
+class PushHub(Protocol):
+    """The hub operations the engine uses; `HubClient` provides them (the engine never imports it)."""
+
+    settings: HubSettings
+
+    def require_token(self, operation: str, model_id: str | None = None) -> None: ...
+    def model_url(self, model_id: str) -> str: ...
+    def model_exists(self, model_id: str) -> bool: ...
+    def create_model(
+        self, model_id: str, visibility: int, license: str, chinese_name: str | None, original_model_id: str
+    ) -> str: ...
+    def get_model_branches_and_tags(self, model_id: str) -> tuple[list[str], list[str]]: ...
+    def get_model_files(self, model_id: str, revision: str | None = None, *, recursive: bool) -> list[RepoFile]: ...
+    def resolve_ref(self, model_id: str, ref: str = "master") -> str: ...
+    def resolve_ref_or_none(self, model_id: str, ref: str) -> str | None: ...
+    def create_tag(self, model_id: str, tag: str, revision: str = "master") -> str: ...
+    def lfs_batch(self, model_id: str, objects: list[tuple[str, int]]) -> dict[str, str | None]: ...
+    def upload_blob(
+        self, model_id: str, href: str, path: str, size: int, on_bytes: Callable[[int], None] | None = None
+    ) -> int: ...
+    def create_commit(self, model_id: str, revision: str, message: str, operations: list[CommitOperation]) -> str: ...
+    def call_checked(
+        self, send: Callable[[], T], landed: Callable[[], T | None], *, operation: str, model_id: str | None
+    ) -> T: ...
 
 
 def open_hash_cache(choice: str | os.PathLike[str] | None) -> HashCache:
@@ -67,54 +93,49 @@ class RemoteState:
 
 
 class Publisher:
-    """One publish of a folder; `run()` does it. See `push_model` for the arguments."""
+    """One publish of a folder; `run()` does it, phase by phase (each phase is one method)."""
 
-    def __init__(self, client: HubClient, model_id: str, model_dir: str | os.PathLike[str], **options: Any) -> None:
-        self.client = client
+    def __init__(
+        self,
+        hub: PushHub,
+        model_id: str,
+        model_dir: str | os.PathLike[str],
+        options: PushOptions,
+        progress: Callable[[ProgressEvent], None] | None = None,
+    ) -> None:
+        self.hub = hub
         self.model_id = model_id
         self.model_dir = model_dir
-        self.o = options
+        self.options = options
         self.created_repo = False
         self.timings: dict[str, float] = {}
         self.files: dict[str, LocalFile] = {}
         self.manifest: dict[str, tuple[str, int]] = {}
         self.bytes_uploaded = self.bytes_reused = self.bytes_hashed = self.cache_hits = 0
-        self.progress = Progress(options.get("progress"), model_id)
+        self.progress = Progress(progress, model_id)
         self._counter_lock = threading.Lock()
 
     # -- 1. checks ------------------------------------------------------------------------------
     def _validate(self) -> list[str]:
-        op, o = "push_model", self.o
-        validate_model_id(self.model_id, op)
-        validate_ref(o["revision"], "revision", op)
-        if o["tag"] is not None:
-            validate_tag(o["tag"], op)
-        validate_visibility(o["visibility"], op)
-        for key in ("license", "commit_message"):
-            if not isinstance(o[key], str) or not o[key].strip():
-                raise InvalidParameter(f"{key} must be a non-empty string, got {o[key]!r}", operation=op)
-        workers = o["max_workers"]
-        if workers is not None and (
-            isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64
-        ):
-            raise InvalidParameter(f"max_workers must be an integer from 1 to 64, got {workers!r}", operation=op)
-        return normalize_patterns(o["ignore_file_pattern"])
+        """The model id (the options validated themselves when they were built)."""
+        validate_model_id(self.model_id, "push_model")
+        return list(self.options.ignore_file_pattern)
 
     def _open_cache(self) -> HashCache:
-        return open_hash_cache(self.o["hash_cache"])
+        return open_hash_cache(self.options.hash_cache)
 
     # -- 3. remote state ------------------------------------------------------------------------
     def _remote_files(self, revision: str) -> dict[str, RepoFile]:
-        listing = self.client.get_model_files(self.model_id, revision, recursive=True)
+        listing = self.hub.get_model_files(self.model_id, revision, recursive=True)
         return {f.path: f for f in listing if f.is_file}
 
     def _read_remote(self) -> RemoteState:
-        client, revision, tag = self.client, self.o["revision"], self.o["tag"]
+        hub, revision, tag = self.hub, self.options.revision, self.options.tag
         how_to = (
             "The hub's HTTP API cannot create branches: create it on the ModelScope website (or push it "
             "with git), or publish to 'master' and pass tag=... (the hub's recommended way to version)."
         )
-        if not client.model_exists(self.model_id):
+        if not hub.model_exists(self.model_id):
             if revision != "master":
                 raise InvalidParameter(
                     f"branch {revision!r} cannot exist: {self.model_id} does not exist yet. " + how_to,
@@ -122,7 +143,7 @@ class Publisher:
                     model_id=self.model_id,
                 )
             return RemoteState(exists=False)
-        branches, tags = client.get_model_branches_and_tags(self.model_id)
+        branches, tags = hub.get_model_branches_and_tags(self.model_id)
         if revision not in branches:
             if revision in tags:
                 raise InvalidParameter(
@@ -137,21 +158,19 @@ class Publisher:
                     model_id=self.model_id,
                 )
             return RemoteState(exists=True)
-        head = client.resolve_ref(self.model_id, revision)
-        tag_commit = client.resolve_ref_or_none(self.model_id, tag) if tag and tag in tags else None
+        head = hub.resolve_ref(self.model_id, revision)
+        tag_commit = hub.resolve_ref_or_none(self.model_id, tag) if tag and tag in tags else None
         return RemoteState(exists=True, head=head, tree=self._remote_files(head), tag_commit=tag_commit)
 
     def _ensure_repo(self, remote: RemoteState) -> None:
         if remote.exists:
             return
-        o = self.o
+        o = self.options
         try:
-            self.client.create_model(
-                self.model_id, o["visibility"], o["license"], o["chinese_name"], o["original_model_id"] or ""
-            )
+            self.hub.create_model(self.model_id, o.visibility, o.license, o.chinese_name, o.original_model_id or "")
             self.created_repo = True
         except AlreadyExistsError:
-            if not self.client.model_exists(self.model_id):
+            if not self.hub.model_exists(self.model_id):
                 raise
         remote.exists = True
 
@@ -165,7 +184,7 @@ class Publisher:
         return file, sha
 
     def _upload_one(self, href: str, file: LocalFile) -> None:
-        self.client.upload_blob(self.model_id, href, file.abspath, file.size, lambda n: self.progress.add("upload", n))
+        self.hub.upload_blob(self.model_id, href, file.abspath, file.size, lambda n: self.progress.add("upload", n))
         self.progress.add("upload", files=1)
         with self._counter_lock:
             self.bytes_uploaded += file.size
@@ -175,7 +194,7 @@ class Publisher:
     ) -> list[Future[None]]:
         """Ask which of these blobs the hub lacks and start uploading those."""
         self._ensure_repo(remote)
-        hrefs = self.client.lfs_batch(self.model_id, [(sha, f.size) for sha, f in pending])
+        hrefs = self.hub.lfs_batch(self.model_id, [(sha, f.size) for sha, f in pending])
         futures = []
         for sha, file in pending:
             href = hrefs.get(sha)
@@ -188,7 +207,7 @@ class Publisher:
 
     def _hash_and_upload(self, files: list[LocalFile], cache: HashCache, remote: RemoteState, defer: bool) -> None:
         """Hash every file; unless `defer`, upload changed LFS blobs while later files still hash."""
-        workers = self.o["max_workers"] or self.client.settings.upload_max_workers
+        workers = self.options.max_workers or self.hub.settings.upload_max_workers
         pending: list[tuple[str, LocalFile]] = []
         seen: set[str] = set()
         uploads: list[Future[None]] = []
@@ -233,7 +252,7 @@ class Publisher:
         blobs = {c.sha256: self.files[c.path] for c in plan.uploads if c.lfs}
         if not blobs:
             return
-        workers = self.o["max_workers"] or self.client.settings.upload_max_workers
+        workers = self.options.max_workers or self.hub.settings.upload_max_workers
         with ThreadPoolExecutor(workers, "upload") as pool:
             for future in self._negotiate(list(blobs.items()), remote, pool):
                 future.result()
@@ -263,7 +282,7 @@ class Publisher:
 
     def _commit(self, plan: PushPlan, parent: str | None) -> list[str]:
         """Commit the plan (one commit unless the hub's limits split it); returns the commit ids."""
-        revision, message = self.o["revision"], self.o["commit_message"]
+        revision, message = self.options.revision, self.options.commit_message
         batches = commit_batches(plan.changes())
         made: list[str] = []
         for number, batch in enumerate(batches, 1):
@@ -272,18 +291,18 @@ class Publisher:
             before = parent
 
             def send(operations: list = operations, text: str = text) -> str:
-                return self.client.create_commit(self.model_id, revision, text, operations)
+                return self.hub.create_commit(self.model_id, revision, text, operations)
 
             def landed(batch: list[FileChange] = batch, before: str | None = before) -> str | None:
-                head = self.client.resolve_ref_or_none(self.model_id, revision)
+                head = self.hub.resolve_ref_or_none(self.model_id, revision)
                 if head is None or head == before or not self._applied(batch, self._remote_files(head)):
                     return None
                 return head
 
             try:
-                parent = self.client._call_checked(send, landed, operation="create_commit", model_id=self.model_id)
+                parent = self.hub.call_checked(send, landed, operation="create_commit", model_id=self.model_id)
             except InvalidParameter as exc:  # e.g. deleting a file someone else deleted meanwhile
-                now = self.client.resolve_ref_or_none(self.model_id, revision)
+                now = self.hub.resolve_ref_or_none(self.model_id, revision)
                 if now == before:
                     raise
                 raise ConcurrentChangeError(
@@ -297,7 +316,7 @@ class Publisher:
 
     # -- 7/8. verify and tag --------------------------------------------------------------------
     def _check_tag(self, plan: PushPlan, remote: RemoteState) -> None:
-        tag = self.o["tag"]
+        tag = self.options.tag
         if not tag or remote.tag_commit is None:
             return
         if plan.empty and remote.tag_commit == remote.head:
@@ -317,15 +336,15 @@ class Publisher:
         folder = check_folder(self.model_dir)
         cache = self._open_cache()
         try:
-            files = scan_folder(folder, ignore, self.o["allow_secret_files"], skip_paths=cache.files())
+            files = scan_folder(folder, ignore, self.options.allow_secret_files, skip_paths=cache.files())
             self.files = {f.path: f for f in files}
             self.timings["scan"] = time.perf_counter() - started
-            self.client.require_token("push_model", self.model_id)
+            self.hub.require_token("push_model", self.model_id)
             remote = self._read_remote()
             self._hash_and_upload(files, cache, remote, defer=remote.tag_commit is not None)
         finally:
             cache.close()
-        first_plan = plan = plan_push(self.manifest, remote.tree, self.o["delete_missing"])
+        first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing)
         self._check_tag(plan, remote)
         commits: list[str] = []
         head = remote.head
@@ -340,16 +359,16 @@ class Publisher:
             commits += self._commit(plan, head)
             self.timings["commit"] += time.perf_counter() - step
             step = time.perf_counter()
-            head = self.client.resolve_ref(self.model_id, self.o["revision"])
+            head = self.hub.resolve_ref(self.model_id, self.options.revision)
             # The tree of that very commit: a listing by branch name could already show a later commit.
             remote = RemoteState(exists=True, head=head, tree=self._remote_files(head))
             self.timings["verify"] += time.perf_counter() - step
-            problems = tree_differences(self.manifest, remote.tree, self.o["delete_missing"])
+            problems = tree_differences(self.manifest, remote.tree, self.options.delete_missing)
             if not problems:
                 break
             if head != commits[-1]:
                 raise ConcurrentChangeError(
-                    f"a concurrent change was detected: {self.o['revision']} moved to {head} after our commit "
+                    f"a concurrent change was detected: {self.options.revision} moved to {head} after our commit "
                     f"{commits[-1]}; the hub now differs from the folder: {'; '.join(problems[:10])}",
                     operation="push_model",
                     model_id=self.model_id,
@@ -359,16 +378,16 @@ class Publisher:
                 self.model_id,
                 len(problems),
             )
-            plan = plan_push(self.manifest, remote.tree, self.o["delete_missing"])
+            plan = plan_push(self.manifest, remote.tree, self.options.delete_missing)
         else:
             raise ConcurrentChangeError(
                 f"a concurrent change was detected and {REPAIR_ROUNDS} repairs did not converge",
                 operation="push_model",
                 model_id=self.model_id,
             )
-        tag = self.o["tag"]
+        tag = self.options.tag
         if tag and head is not None:
-            self.client.create_tag(self.model_id, tag, head)
+            self.hub.create_tag(self.model_id, tag, head)
         self.timings["total"] = time.perf_counter() - started
         return self._result(first_plan, commits, tag if head is not None else None)
 
@@ -377,8 +396,8 @@ class Publisher:
         inline = sum(c.size for c in plan.uploads if not c.lfs)
         return PushResult(
             model_id=self.model_id,
-            revision=self.o["revision"],
-            model_url=self.client.model_url(self.model_id),
+            revision=self.options.revision,
+            model_url=self.hub.model_url(self.model_id),
             commit_id=commits[-1] if commits else None,
             commit_ids=commits,
             created_repo=self.created_repo,
@@ -398,48 +417,19 @@ class Publisher:
         )
 
 
-def push_model(
-    client: HubClient,
+def push_folder(
+    hub: PushHub,
     model_id: str,
     model_dir: str | os.PathLike[str],
-    visibility: int = 5,
-    license: str = "Apache License 2.0",
-    chinese_name: str | None = None,
-    commit_message: str = "upload model",
-    tag: str | None = None,
-    revision: str = "master",
-    original_model_id: str | None = None,
-    ignore_file_pattern: str | Iterable[str] | None = None,
-    *,
-    delete_missing: bool = True,
-    max_workers: int | None = None,
+    options: PushOptions,
     progress: Callable[[ProgressEvent], None] | None = None,
-    hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
-    allow_secret_files: bool | Iterable[str] = False,
 ) -> PushResult:
-    """Publish a model folder so that `revision` holds exactly its files (see `HubClient.push_model`)."""
-    return Publisher(
-        client,
-        model_id,
-        model_dir,
-        visibility=visibility,
-        license=license,
-        chinese_name=chinese_name,
-        commit_message=commit_message,
-        tag=tag,
-        revision=revision,
-        original_model_id=original_model_id,
-        ignore_file_pattern=ignore_file_pattern,
-        delete_missing=delete_missing,
-        max_workers=max_workers,
-        progress=progress,
-        hash_cache=hash_cache,
-        allow_secret_files=allow_secret_files,
-    ).run()
+    """Publish a model folder so that `options.revision` holds exactly its files (see `HubClient.push_model`)."""
+    return Publisher(hub, model_id, model_dir, options, progress).run()
 
 
 def verify_folder(
-    client: HubClient,
+    hub: PushHub,
     model_id: str,
     model_dir: str | os.PathLike[str],
     revision: str = "master",
@@ -461,7 +451,7 @@ def verify_folder(
         manifest = {f.path: (cache.hash(f)[0], f.size) for f in files}
     finally:
         cache.close()
-    remote = {f.path: f for f in client.get_model_files(model_id, revision, recursive=True) if f.is_file}
+    remote = {f.path: f for f in hub.get_model_files(model_id, revision, recursive=True) if f.is_file}
     problems = tree_differences(manifest, remote, delete_missing)
     if problems:
         raise VerificationError(

@@ -23,7 +23,7 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency, rate_limit
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-log = logging.getLogger("hub_tasks.concurrency")
+log = logging.getLogger("hub_tasks.prefect.concurrency")
 LOCK_PREFIX = "modelscope-publish-"
 
 

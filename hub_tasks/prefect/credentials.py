@@ -8,6 +8,7 @@ from prefect.blocks.abstract import CredentialsBlock
 from pydantic import Field, SecretStr, field_validator
 
 from hub_tasks.client import HubClient
+from hub_tasks.prefect.runtime import new_client
 from hub_tasks.settings import DEFAULT_ENDPOINT, HubSettings, normalize_endpoint
 
 
@@ -102,8 +103,10 @@ class ModelScopeCredentials(CredentialsBlock):
     def get_client(self) -> HubClient:
         """A configured `HubClient` (use it as a context manager to close its connections).
 
+        Built by the Prefect layer's one client factory, so it honours `rate_limit` like the tasks do.
+
         Returns:
-            A client using this block's token, endpoint and knobs.
+            A client using this block's token, endpoint, knobs and rate limit.
 
         Example:
             ```python
@@ -113,4 +116,4 @@ class ModelScopeCredentials(CredentialsBlock):
                 print(client.login().username)
             ```
         """
-        return HubClient(settings=self.settings())
+        return new_client(self.settings(), self.rate_limit)

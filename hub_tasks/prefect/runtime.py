@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
@@ -32,9 +32,8 @@ from prefect.logging import get_run_logger
 from prefect.tasks import Task, exponential_backoff
 
 from hub_tasks.client import HubClient
-from hub_tasks.concurrency import rate_limiter
-from hub_tasks.credentials import ModelScopeCredentials
 from hub_tasks.errors import is_retryable
+from hub_tasks.prefect.concurrency import rate_limiter
 from hub_tasks.settings import HubSettings
 
 TASK_RETRIES = 3
@@ -71,7 +70,18 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter:
     try:
         return get_run_logger()
     except MissingContextError:
-        return logging.getLogger("hub_tasks.tasks")  # the tasks' logger outside a run
+        return logging.getLogger("hub_tasks.prefect.tasks")  # the tasks' logger outside a run
+
+
+def artifact_key(prefix: str, name: str) -> str:
+    """A Prefect artifact key (lower-case ASCII letters, digits and dashes, at most 64 characters).
+
+    Example:
+        >>> artifact_key("publish", "Alice/My_Model.v2")
+        'publish-alice-my-model-v2'
+    """
+    cleaned = "".join(c if c.isascii() and c.isalnum() else "-" for c in f"{prefix}-{name}".lower())
+    return cleaned[:64].strip("-")
 
 
 def is_task_retry() -> bool:
@@ -80,6 +90,23 @@ def is_task_retry() -> bool:
     task attempts, so mutating tasks repeat that check here."""
     context = TaskRunContext.get()
     return context is not None and context.task_run.run_count > 1
+
+
+class ClientConfig(Protocol):
+    """What a client is built from: a `ModelScopeCredentials` block is one (typed here without importing it)."""
+
+    rate_limit: str | None
+
+    def settings(self) -> HubSettings: ...
+
+
+def new_client(settings: HubSettings, rate_limit: str | None = None) -> HubClient:
+    """THE client factory of the Prefect layer: every client the tasks, the flows and
+    `ModelScopeCredentials.get_client()` use is built here, with the same settings, the same shared
+    rate limit (a Prefect global concurrency limit, when the block names one) and the same redaction."""
+    client = HubClient(settings=settings)
+    client.throttle = rate_limiter(rate_limit) if rate_limit else None
+    return client
 
 
 _SHARED: OrderedDict[str, HubClient] = OrderedDict()
@@ -95,7 +122,7 @@ def _fingerprint(settings: HubSettings) -> str:
 
 
 @contextmanager
-def hub_client(modelscope_credentials: ModelScopeCredentials | None, *, shared: bool = True) -> Iterator[HubClient]:
+def hub_client(modelscope_credentials: ClientConfig | None, *, shared: bool = True) -> Iterator[HubClient]:
     """A client from the block, or from `HubSettings` (the SDK's env vars) when there is none.
 
     Tasks of one process share one client per configuration, so fan-outs (a snapshot of
@@ -105,16 +132,14 @@ def hub_client(modelscope_credentials: ModelScopeCredentials | None, *, shared: 
     settings = modelscope_credentials.settings() if modelscope_credentials is not None else HubSettings()
     limit = modelscope_credentials.rate_limit if modelscope_credentials is not None else None
     if not shared:
-        with HubClient(settings=settings) as private:
-            private.throttle = rate_limiter(limit) if limit else None
+        with new_client(settings, limit) as private:
             yield private
         return
     key = _fingerprint(settings) + (limit or "")
     with _SHARED_LOCK:
         client = _SHARED.get(key)
         if client is None:
-            client = _SHARED[key] = HubClient(settings=settings)
-            client.throttle = rate_limiter(limit) if limit else None
+            client = _SHARED[key] = new_client(settings, limit)
             if len(_SHARED) > _SHARED_MAX:
                 _SHARED.popitem(last=False)  # not closed: another thread may still be using it
         _SHARED.move_to_end(key)

@@ -1,0 +1,63 @@
+"""Local-file primitives shared by the push and download engines: glob patterns and streaming sha256.
+
+A leaf: it imports only `errors`, so both engines use one copy of each rule.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Callable, Iterable
+
+from hub_tasks.errors import InvalidParameter
+
+BUFFER = 8 << 20  # 8 MiB reads: hashlib releases the GIL, so threads hash in parallel
+
+
+def matches(rel: str, patterns: Iterable[str]) -> bool:
+    """True when a glob matches the POSIX path `rel` or its last component.
+
+    Example:
+        >>> matches("logs/run.log", ["*.log"]), matches("a/b.bin", ["a/*"]), matches("c.txt", ["*.bin"])
+        (True, True, False)
+    """
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def normalize_patterns(patterns: str | Iterable[str] | None, what: str = "ignore_file_pattern") -> list[str]:
+    """One glob or a list of globs as a list; anything else is an `InvalidParameter`.
+
+    Example:
+        >>> normalize_patterns("*.log"), normalize_patterns(None), normalize_patterns(("a", "b/*"))
+        (['*.log'], [], ['a', 'b/*'])
+    """
+    if patterns is None:
+        return []
+    if isinstance(patterns, str):
+        return [patterns]
+    result = list(patterns) if isinstance(patterns, Iterable) else [patterns]  # e.g. 123: refused below
+    if not all(isinstance(p, str) and p for p in result):
+        raise InvalidParameter(f"{what} must be a glob string or a list of glob strings, got {patterns!r}")
+    return result
+
+
+def sha256_file(path: str, on_bytes: Callable[[int], None] | None = None) -> str:
+    """Hex sha256 of a file, read in 8 MiB pieces; `on_bytes(n)` after each piece.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as f:
+        ...     _ = f.write(b"hello")
+        >>> sha256_file(f.name)[:12]
+        '2cf24dba5fb0'
+    """
+    digest = hashlib.sha256()
+    buffer = bytearray(BUFFER)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while n := handle.readinto(buffer):
+            digest.update(view[:n])
+            if on_bytes:
+                on_bytes(n)
+    return digest.hexdigest()
