@@ -62,7 +62,7 @@ class HubClient(TransferSession):
         ```python
         from hub_tasks import HubClient
 
-        with HubClient(endpoint="http://127.0.0.1:8000", token="ms-...") as client:
+        with HubClient(endpoint=URL, token=TOKEN) as client:  # e.g. "https://www.modelscope.cn", "ms-..."
             print([m.model_id for m in client.iter_models("alice")])
         ```
     """
@@ -83,6 +83,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.login().username)
             ```
@@ -134,6 +136,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.create_model("alice/new-model", visibility=1))
             ```
@@ -177,6 +181,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 client.delete_model("alice/old-model", confirm="alice/old-model")
             ```
@@ -210,6 +216,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.get_model("alice/demo").visibility)
             ```
@@ -227,6 +235,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.model_exists("alice/demo"))
             ```
@@ -254,6 +264,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.list_models("alice", page_size=50).total_count)
             ```
@@ -285,6 +297,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 ids = [m.model_id for m in client.iter_models("alice")]
             ```
@@ -334,6 +348,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print([t.name for t in client.list_model_revisions_detail("alice/demo")])
             ```
@@ -349,6 +365,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.list_model_revisions("alice/demo"))
             ```
@@ -360,6 +378,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 branches, tags = client.get_model_branches_and_tags_details("alice/demo")
             ```
@@ -374,6 +394,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 branches, tags = client.get_model_branches_and_tags("alice/demo")
             ```
@@ -391,6 +413,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.list_commits("alice/demo", "master")[0].id)
             ```
@@ -413,6 +437,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.resolve_ref("alice/demo", "v1.0"))
             ```
@@ -443,6 +469,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print({r.name: r.commit_id for r in client.get_model_refs("alice/demo")})
             ```
@@ -467,6 +495,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 client.create_tag("alice/demo", "v1.0")
             ```
@@ -563,6 +593,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 result = client.push_model("alice/demo", "./out", tag="v1.0")
                 print(result.commit_id, result.bytes_uploaded)
@@ -599,6 +631,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient, PushOptions
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.push_folder("alice/demo", "./out", PushOptions(tag="v1.0")).commit_id)
             ```
@@ -625,6 +659,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 client.verify_folder("alice/demo", "./out", revision="v1.0")
             ```
@@ -672,8 +708,11 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
+            url = f"{URL}/api/v1/models/alice/demo/repo?Revision=master&FilePath=README.md"
             with HubClient(endpoint=URL, token=TOKEN) as client:
-                path = client.fetch_meta_files_from_url("https://example.com/train.csv", "./meta")
+                print(client.fetch_meta_files_from_url(url, "./meta"))
             ```
         """
         return fetch_meta_files_from_url(self, url, out_path, chunk_size, mode)
@@ -715,6 +754,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.download_model("alice/demo", "./demo", allow_patterns=["*.json"]).commit_id)
             ```
@@ -768,6 +809,8 @@ class HubClient(TransferSession):
 
         Example:
             ```python
+            from hub_tasks import HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print([f.path for f in client.get_model_files("alice/demo", recursive=True)])
             ```

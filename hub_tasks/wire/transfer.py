@@ -66,8 +66,16 @@ class TransferSession(HubSession):
 
         Example:
             ```python
+            import hashlib
+            import os
+
+            from hub_tasks import HubClient
+
+            with open("weights.bin", "rb") as handle:
+                oid = hashlib.sha256(handle.read()).hexdigest()
             with HubClient(endpoint=URL, token=TOKEN) as client:
-                hrefs = client.lfs_batch("alice/demo", [(sha256_hex, size)])
+                hrefs = client.lfs_batch("alice/demo", [(oid, os.path.getsize("weights.bin"))])
+                print("to upload" if hrefs[oid] else "already stored")
             ```
         """
         op = "lfs_batch"
@@ -114,8 +122,18 @@ class TransferSession(HubSession):
 
         Example:
             ```python
+            import hashlib
+            import os
+
+            from hub_tasks import HubClient
+
+            with open("weights.bin", "rb") as handle:
+                oid = hashlib.sha256(handle.read()).hexdigest()
+            size = os.path.getsize("weights.bin")
             with HubClient(endpoint=URL, token=TOKEN) as client:
-                client.upload_blob("alice/demo", hrefs[oid], "weights.bin", os.path.getsize("weights.bin"))
+                href = client.lfs_batch("alice/demo", [(oid, size)])[oid]
+                if href is not None:  # None: the hub already holds these bytes
+                    client.upload_blob("alice/demo", href, "weights.bin", size)
             ```
         """
         self.call(
@@ -140,9 +158,11 @@ class TransferSession(HubSession):
 
         Example:
             ```python
+            from hub_tasks import CommitOperation, HubClient
+
             with HubClient(endpoint=URL, token=TOKEN) as client:
-                client.create_commit("alice/demo", "master", "remove notes", [CommitOperation(action="delete",
-                                     path="notes.txt")])
+                remove = CommitOperation(action="delete", path="notes.txt")
+                print(client.create_commit("alice/demo", "master", "remove notes", [remove]))
             ```
         """
         op = "create_commit"
