@@ -1,13 +1,39 @@
-"""What every hub task shares: the retry policy and timeouts, the run logger, and the shared clients.
+"""What every hub task shares: the retry policy and timeouts, the run logger, and the one client factory.
 
-Retry budget, written down: inside one task attempt the client retries one HTTP call on
-transient faults (429, 5xx, dropped connections, timeouts) up to `retry_attempts` = 4 times,
-with jittered exponential back-off (0.5 s doubling, capped at 8 s, honouring `Retry-After` up to
-30 s, 30 s of waiting in total). The task itself retries 3 times (after about 2, 4 and 8 s, jitter
-0.5) and only when `is_retryable` says the failure was transient; a 400, 401, 403 or 404 fails at
-once. Worst case: (3 + 1) x 4 = 16 calls of one request. Every task's `timeout_seconds` is longer
-than the client's worst case for one attempt (4 x (10 s + 60 s) + 30 s = 310 s). Override any of
-this with `.with_options(retries=..., timeout_seconds=...)`.
+Retry policy: inside one task attempt the client sends one HTTP *call* up to `retry_attempts` = 4
+times on transient faults (429, 5xx, dropped connections, timeouts), with jittered exponential
+back-off (0.5 s doubling, capped at 8 s, honouring `Retry-After` up to 30 s, 30 s of waiting in total
+per call). One send waits at most `connect_timeout` + `read_timeout` = 70 s, so one call takes at most
+4 x 70 + 30 = 310 s. The task itself retries 3 times (after about 2, 4 and 8 s, jitter 0.5: at most
+21 s of waiting) and only when `is_retryable` says the failure was transient; a 400, 401, 403 or 404
+fails at once. One call of a simple task: at most (3 + 1) x 4 = 16 requests. Every task's
+`timeout_seconds` is longer than one attempt's worst case. Override any of this with
+`.with_options(retries=..., timeout_seconds=...)`.
+
+Retry budgets of the compound operations, written once here (defaults as above; "calls" are counted
+in one task attempt, each is at most 4 requests and 30 s of back-off; the task multiplies by 4 and
+adds at most 21 s):
+
+* Publish (`publish_model` flow; the `push_folder` / `push_model` task; engine `REPAIR_ROUNDS` = 2), for
+  U blobs the hub lacks, B = ceil(LFS files / 64) negotiations, K commit batches (one unless the hub's
+  limits split it): read the remote (model_exists, branches and tags, resolve, the tag, the file
+  listing: 5 calls), create the repo (at most 2), negotiate B, upload U (in parallel, `max_workers`),
+  then at most 1 + 2 rounds of K commits + resolve + listing (a repair round negotiates and uploads
+  again only what a concurrent commit undid), then the tag (2). A commit whose answer was lost is never
+  re-sent blindly: each of its 3 retries first resolves the branch and lists the tree (2 calls) to see
+  whether it landed, so a commit is at most 7 calls. Calls per attempt: at most 15 + B + U + 21 K, plus
+  what repair rounds upload again; e.g. 10 new blobs in one batch: 47 calls, at most 188 requests and
+  23.5 min of back-off per attempt, 752 requests over the task's 4 attempts. The flow adds login and
+  model_exists (16 requests each at most) and, after a failure, a rollback of 3 calls outside the task's
+  retries. Wall clock per attempt is capped by the task timeout (6 h).
+* Snapshot read (`snapshot_revisions`): listing every model is `list_all_models`, one call per page
+  of 100 (task: 4 attempts). Each model is then read in a batch task with one call for its refs
+  (+ one listing per ref with `include_files`); a transient failure after those 4 requests hands
+  the model to `read_model_state`, which retries it 4 times: at most 4 + 16 requests of each call
+  for one model, and 30 s + 4 x 30 s + 21 s of back-off.
+* Download (`download_model`): one listing call, then one call per file (resumed with `Range`
+  after a dropped connection, never restarted): 4 requests per file per attempt. A task retry lists
+  again and fetches only the files not yet complete, so a file costs at most 16 GETs.
 
 No task caches by default (mutating tasks must not; reads should show fresh hub state): pass
 `cache_policy=INPUTS - "modelscope_credentials"` through `.with_options` to cache reads.

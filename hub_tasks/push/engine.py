@@ -14,6 +14,9 @@ Order of work (each step fails before the next touches the hub):
 7. verify the remote tree against the manifest; repair a commit that landed on top of a
    concurrent one, or raise `ConcurrentChangeError` when someone committed after us;
 8. tag the commit.
+
+How many requests and how much waiting this may take at worst is written in
+`hub_tasks/prefect/runtime.py` (the retry budgets), with those of a snapshot read and a download.
 """
 
 from __future__ import annotations
