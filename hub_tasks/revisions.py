@@ -1,0 +1,326 @@
+"""`RevisionSession`: a repo's revisions and files: branches, tags, commits, refs and file listings.
+
+The read side of a model's history (and `create_tag`, which only points a name at a commit), kept
+apart from `client.py` so that `HubClient` holds the model and publish operations. It sends through
+`HubSession.call` like every other operation.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from hub_tasks.errors import (
+    AlreadyExistsError,
+    ListingLimitError,
+    NotExistError,
+)
+from hub_tasks.types import (
+    Commit,
+    RepoFile,
+    Revision,
+)
+from hub_tasks.validation import (
+    COMMIT_ID_RE,
+    validate_model_id,
+    validate_page,
+    validate_ref,
+    validate_tag,
+)
+from hub_tasks.wire.transfer import TransferSession
+
+
+class RevisionSession(TransferSession):
+    """`TransferSession` plus the revision and file-listing operations; `HubClient` builds on it."""
+
+    # -- revisions -----------------------------------------------------------------------------
+    def _revision_map(self, model_id: str, end_time: int | None, op: str) -> tuple[list[Revision], list[Revision]]:
+        validate_model_id(model_id, op)
+        params = {"EndTime": end_time} if end_time is not None else None
+        payload, _ = self.call(
+            "GET", f"/api/v1/models/{model_id}/revisions", operation=op, model_id=model_id, params=params
+        )
+        rev_map = (self.unwrap(payload) or {}).get("RevisionMap") or {}
+        branches = [Revision.model_validate({**b, "kind": "branch"}) for b in rev_map.get("Branches") or []]
+        tags = [Revision.model_validate({**t, "kind": "tag"}) for t in rev_map.get("Tags") or []]
+        return branches, tags
+
+    def list_model_revisions_detail(self, model_id: str, cutoff_timestamp: int | None = None) -> list[Revision]:
+        """Tags created at or before `cutoff_timestamp`, newest first, as `Revision` objects.
+
+        Differs from the SDK on purpose: `cutoff_timestamp=None` means "now" (the SDK silently
+        uses its own release date and hides newer tags).
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print([t.name for t in client.list_model_revisions_detail("alice/demo")])
+            ```
+        """
+        end = int(time.time()) + 1 if cutoff_timestamp is None else int(cutoff_timestamp)
+        return self._revision_map(model_id, end, "list_model_revisions")[1]
+
+    def list_model_revisions(self, model_id: str, cutoff_timestamp: int | None = None) -> list[str]:
+        """Tag names created at or before `cutoff_timestamp` (None: now), newest first.
+
+        Raises:
+            NotExistError: No such model.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.list_model_revisions("alice/demo"))
+            ```
+        """
+        return [t.name for t in self.list_model_revisions_detail(model_id, cutoff_timestamp)]
+
+    def get_model_branches_and_tags_details(self, model_id: str) -> tuple[list[Revision], list[Revision]]:
+        """Branches and tags (newest first) as `Revision` objects (with commit ids if the hub lists them).
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                branches, tags = client.get_model_branches_and_tags_details("alice/demo")
+            ```
+        """
+        return self._revision_map(model_id, None, "get_model_branches_and_tags")
+
+    def get_model_branches_and_tags(self, model_id: str) -> tuple[list[str], list[str]]:
+        """Branch names and tag names (tags newest first).
+
+        Raises:
+            NotExistError: No such model.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                branches, tags = client.get_model_branches_and_tags("alice/demo")
+            ```
+        """
+        branches, tags = self.get_model_branches_and_tags_details(model_id)
+        return [b.name for b in branches], [t.name for t in tags]
+
+    def list_commits(
+        self, model_id: str, ref: str = "master", page_number: int = 1, page_size: int = 10
+    ) -> list[Commit]:
+        """One page of a revision's history, newest first.
+
+        Raises:
+            NotExistError: No such model or revision.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.list_commits("alice/demo", "master")[0].id)
+            ```
+        """
+        op = "list_commits"
+        validate_model_id(model_id, op)
+        validate_ref(ref, "ref", op)
+        validate_page(page_number, page_size, op)
+        params = {"Ref": ref, "PageNumber": page_number, "PageSize": page_size}
+        payload, _ = self.call(
+            "GET", f"/api/v1/models/{model_id}/commits", operation=op, model_id=model_id, params=params
+        )
+        return [Commit.model_validate(c) for c in (self.unwrap(payload) or {}).get("Commit") or []]
+
+    def resolve_ref(self, model_id: str, ref: str = "master") -> str:
+        """The commit id a branch or tag points at (the revision listing carries none).
+
+        Raises:
+            NotExistError: No such model or revision, or the revision has no commits yet.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.resolve_ref("alice/demo", "v1.0"))
+            ```
+        """
+        commits = self.list_commits(model_id, ref, 1, 1)
+        if not commits:
+            raise NotExistError(f"revision {ref!r} has no commits yet", operation="resolve_ref", model_id=model_id)
+        return commits[0].id
+
+    def resolve_ref_or_none(self, model_id: str, ref: str) -> str | None:
+        """Like `resolve_ref`, but None when the revision does not exist (or has no commits)."""
+        try:
+            return self.resolve_ref(model_id, ref)
+        except NotExistError:
+            return None
+
+    def get_model_refs(self, model_id: str) -> list[Revision]:
+        """Every branch and tag with the commit it points at.
+
+        One request when the revision listing carries each ref's commit id; otherwise one
+        `commits` call more per ref that lacks it.
+
+        Returns:
+            Branches first (in creation order), then tags (newest first), each with `commit_id`.
+
+        Raises:
+            NotExistError: No such model, or a ref vanished while being resolved.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print({r.name: r.commit_id for r in client.get_model_refs("alice/demo")})
+            ```
+        """
+        branches, tags = self.get_model_branches_and_tags_details(model_id)
+        return [
+            ref if ref.commit_id else ref.model_copy(update={"commit_id": self.resolve_ref(model_id, ref.name)})
+            for ref in branches + tags
+        ]
+
+    def create_tag(self, model_id: str, tag: str, revision: str = "master") -> str:
+        """Tag the commit `revision` points at now; returns that commit id.
+
+        Tagging again at the same commit is a no-op; a tag that points at another commit is
+        never moved. The hub is sent the commit id as `Ref`, so a branch moving meanwhile cannot
+        make the tag land elsewhere. Safe to retry after a lost answer.
+
+        Raises:
+            InvalidParameter: Bad tag (empty, whitespace, '..', 'master'/'main') before any request.
+            AlreadyExistsError: The tag exists and points at another commit.
+            NotExistError: No such model or revision.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                client.create_tag("alice/demo", "v1.0")
+            ```
+        """
+        op = "create_tag"
+        validate_model_id(model_id, op)
+        validate_tag(tag, op)
+        validate_ref(revision, "revision", op)
+        self.require_token(op, model_id)
+        target = revision if COMMIT_ID_RE.fullmatch(revision) else self.resolve_ref(model_id, revision)
+        current = self.resolve_ref_or_none(model_id, tag)
+        if current == target:
+            return target
+        if current is not None:
+            raise AlreadyExistsError(
+                f"tag {tag!r} already points at {current}, not {target}; tags are never moved",
+                operation=op,
+                model_id=model_id,
+            )
+
+        def send() -> str:
+            self.call(
+                "POST",
+                f"/api/v1/models/{model_id}/repo/tag",
+                operation=op,
+                model_id=model_id,
+                json={"TagName": tag, "Ref": target},
+            )
+            return target
+
+        def landed() -> str | None:
+            now = self.resolve_ref_or_none(model_id, tag)
+            if now is not None and now != target:
+                raise AlreadyExistsError(
+                    f"tag {tag!r} was created at {now} by someone else meanwhile", operation=op, model_id=model_id
+                )
+            return now
+
+        return self.call_checked(send, landed, operation=op, model_id=model_id)
+
+    # -- files ---------------------------------------------------------------------------------
+    def _list_files_page(
+        self, model_id: str, revision: str, root: str | None, recursive: bool, headers: dict[str, str] | None
+    ) -> list[RepoFile]:
+        params: dict[str, Any] = {"Revision": revision, "Recursive": str(bool(recursive))}
+        if root:
+            params["Root"] = root
+        payload, _ = self.call(
+            "GET",
+            f"/api/v1/models/{model_id}/repo/files",
+            operation="get_model_files",
+            model_id=model_id,
+            params=params,
+            headers=headers,
+        )
+        return [RepoFile.model_validate(f) for f in (self.unwrap(payload) or {}).get("Files") or []]
+
+    def get_model_files(
+        self,
+        model_id: str,
+        revision: str | None = None,
+        root: str | None = None,
+        recursive: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> list[RepoFile]:
+        """List a revision's files (and folder entries, `type == "tree"`).
+
+        The hub silently truncates a listing at 3000 entries; when a recursive listing comes back
+        that long, this walks the folders one level at a time instead, so nothing is missed.
+        Unlike the old SDK, `.gitattributes`/`.gitignore` are not hidden.
+
+        Args:
+            model_id: "owner/name".
+            revision: Branch, tag or commit id; `master` when None.
+            root: Only below this folder (repo-relative, no leading '/').
+            recursive: Descend into sub-folders.
+            headers: Extra request headers.
+
+        Returns:
+            One `RepoFile` per entry, sorted by path.
+
+        Raises:
+            NotExistError: No such model, revision or folder.
+            ListingLimitError: A single folder holds more entries than the hub lists.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print([f.path for f in client.get_model_files("alice/demo", recursive=True)])
+            ```
+        """
+        op = "get_model_files"
+        validate_model_id(model_id, op)
+        revision = validate_ref("master" if revision is None else revision, "revision", op)
+        root = (root or "").strip("/") or None
+        entries = self._list_files_page(model_id, revision, root, recursive, headers)
+        if len(entries) < self.settings.tree_limit:
+            return entries
+        if not recursive:
+            raise ListingLimitError(
+                f"folder {root or '/'} has more entries than the hub lists", operation=op, model_id=model_id
+            )
+        return self._walk(model_id, revision, root, headers)
+
+    def _walk(self, model_id: str, revision: str, root: str | None, headers: dict[str, str] | None) -> list[RepoFile]:
+        """A complete recursive listing built from one non-recursive listing per folder."""
+        found: list[RepoFile] = []
+        pending = [root]
+        while pending:
+            folder = pending.pop()
+            page = self._list_files_page(model_id, revision, folder, False, headers)
+            if len(page) >= self.settings.tree_limit:
+                raise ListingLimitError(
+                    f"folder {folder or '/'} has more entries than the hub lists",
+                    operation="get_model_files",
+                    model_id=model_id,
+                )
+            found.extend(page)
+            pending.extend(e.path for e in page if not e.is_file)
+        return sorted(found, key=lambda f: f.path)
