@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import statistics
@@ -33,10 +32,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-from requests.adapters import HTTPAdapter
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+from requests.adapters import HTTPAdapter  # noqa: E402
+
+from local_hub.process import LocalHubProcess  # noqa: E402
+
 USER, TOKEN, ADMIN = "bench", "bench-token-7f3a", "bench-admin-91c2"
 MODEL = f"{USER}/bench-model"
 PIECE = 8 << 20  # the source file is generated in 8 MiB pieces
@@ -91,39 +94,28 @@ def make_source(path: Path, size: int) -> str:
 
 @dataclass
 class Server:
-    """One `python -m local_hub serve` process."""
+    """One `python -m local_hub serve` process (started by `local_hub.process`), with the benchmark's user."""
 
-    process: subprocess.Popen
-    url: str
-    data_dir: Path
+    hub: LocalHubProcess
 
     @classmethod
     def start(cls, data_dir: Path, fsync: bool) -> Server:
-        args = [
-            sys.executable,
-            "-m",
-            "local_hub",
-            "serve",
-            "--port",
-            "0",
-            "--data",
-            str(data_dir),
-            "--user",
-            f"{USER}:{TOKEN}",
-            "--admin-token",
-            ADMIN,
-            "--log-file",
-            str(data_dir.parent / f"{data_dir.name}.log"),
-        ]
-        if not fsync:
-            args.append("--no-fsync")
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            process.kill()
-            raise RuntimeError(f"local_hub did not start; see {data_dir.parent / f'{data_dir.name}.log'}")
-        return cls(process, json.loads(line)["url"], data_dir)
+        log_file = data_dir.parent / f"{data_dir.name}.log"
+        return cls(
+            LocalHubProcess.start(data_dir, users={USER: TOKEN}, admin_token=ADMIN, log_file=log_file, fsync=fsync)
+        )
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        return self.hub.process
+
+    @property
+    def url(self) -> str:
+        return self.hub.url
+
+    @property
+    def data_dir(self) -> Path:
+        return self.hub.data_dir
 
     def peak_rss_mib(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -132,12 +124,7 @@ class Server:
         return float("nan")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.hub.stop()
 
 
 @dataclass

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from local_hub.blobs import BlobStore  # noqa: E402
 from local_hub.clock import IdSource  # noqa: E402
+from local_hub.process import LocalHubProcess  # noqa: E402
 from local_hub.store import CommitAction, Store  # noqa: E402
 
 TOKEN = "ms-bench-token"
@@ -112,30 +113,9 @@ def seed(data_dir: Path, count: int) -> None:
             store.create_tag(repo, tag, "master")
 
 
-def start_hub(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "local_hub",
-            "serve",
-            "--port",
-            "0",
-            "--data",
-            str(data_dir),
-            "--no-fsync",
-            "--user",
-            f"{OWNER}:{TOKEN}",
-            "--log-file",
-            str(data_dir / "access.log"),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert process.stdout is not None
-    return process, json.loads(process.stdout.readline())["url"]
+def start_hub(data_dir: Path, *extra: str) -> LocalHubProcess:
+    """local_hub on the seeded data, without fsync (the benchmark reads; it writes nothing worth keeping)."""
+    return LocalHubProcess.start(data_dir, users={OWNER: TOKEN}, log_file=data_dir / "access.log", extra_args=extra)
 
 
 def run(script: str, env: dict[str, str]) -> dict:
@@ -151,7 +131,8 @@ def timed_runs(data: Path, tmp: str, args: argparse.Namespace) -> tuple[dict, di
     sdk: dict = {}
     ours: dict[str, dict] = {}
     for mode in modes:
-        hub, url = start_hub(data, *(["--no-revision-commit-ids"] if mode == "without-commit-ids" else []))
+        hub = start_hub(data, *(["--no-revision-commit-ids"] if mode == "without-commit-ids" else []))
+        url = hub.url
         try:
             base = {**os.environ, "OWNER": OWNER, "TOKEN": TOKEN, "ENDPOINT": url}
             if not sdk:
@@ -179,8 +160,7 @@ def timed_runs(data: Path, tmp: str, args: argparse.Namespace) -> tuple[dict, di
             ours_env.pop("PREFECT_API_URL", None)
             ours[mode] = run(OURS, ours_env)
         finally:
-            hub.terminate()
-            hub.wait()
+            hub.stop()
     return sdk, ours
 
 

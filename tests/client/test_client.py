@@ -21,7 +21,9 @@ from hub_tasks import (
     PermissionDeniedError,
     Revision,
 )
-from tests.client.helpers import FAST, commit_files, create_models, leak_guard, make_client, raises
+from tests.helpers.clients import FAST, make_client
+from tests.helpers.hub_http import commit_files, create_models
+from tests.helpers.secret_scan import leak_guard, raises
 
 
 @pytest.fixture(autouse=True)

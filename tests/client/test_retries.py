@@ -4,7 +4,6 @@ Retry-After, timeouts on every request, and create/tag/delete when the hub appli
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,7 +22,10 @@ from hub_tasks import (
     ServerError,
     is_retryable,
 )
-from tests.client.helpers import SCAN, commit_files, leak_guard, make_client, raises, secret_values
+from tests.helpers.clients import make_client
+from tests.helpers.hub_http import commit_files
+from tests.helpers.secret_scan import SCAN, leak_guard, raises, secret_values
+from tests.helpers.stack import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -288,10 +290,7 @@ def test_create_model_that_hangs_before_applying_is_checked_and_resent(hub: Any)
 
 
 def test_an_unreachable_hub_is_a_connection_error(hub: Any) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with make_client(hub, "alice", endpoint=f"http://127.0.0.1:{port}") as client:
+    with make_client(hub, "alice", endpoint=f"http://127.0.0.1:{free_port()}") as client:
         with raises(HubConnectionError, match="connection failed") as err:
             client.get_model("alice/r")
         assert err.value.__cause__ is not None

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import RunningHub, run_sdk, sdk_env
+from tests.helpers.hub import RunningHub
+from tests.helpers.sdk import run_sdk, sdk_env
 
 pytestmark = pytest.mark.compat
 

@@ -16,8 +16,9 @@ import pytest
 
 from hub_tasks import DownloadError, HubClient, InvalidParameter, NotExistError, RequestError
 from hub_tasks.download import local_path
-from tests.client.helpers import leak_guard, make_client, raises
-from tests.conftest import run_sdk, sdk_env
+from tests.helpers.clients import make_client
+from tests.helpers.sdk import run_sdk, sdk_env
+from tests.helpers.secret_scan import leak_guard, raises
 
 MIB = 1 << 20
 BIG = "weights/model.bin"

@@ -27,7 +27,9 @@ import pytest
 
 from hub_tasks import HubClient, InvalidParameter, NotExistError, RequestError, ServerError
 from hub_tasks.download import meta_file_name
-from tests.client.helpers import commit_files, leak_guard, make_client, raises
+from tests.helpers.clients import make_client
+from tests.helpers.hub_http import commit_files
+from tests.helpers.secret_scan import leak_guard, raises
 
 BODY = random.Random(7).randbytes(300_000)
 
@@ -103,9 +105,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         data = body if cut is None else body[:cut]
+        # Counted before the write: once the bytes are out, the client (and the test) may go on before this
+        # thread runs again, and a count made afterwards could be read too early.
+        self.server.site.sent += len(data)  # type: ignore[attr-defined]
         self.wfile.write(data)
         self.wfile.flush()
-        self.server.site.sent += len(data)  # type: ignore[attr-defined]
         if cut is not None:  # the promised Content-Length never arrives
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -2,56 +2,28 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timezone
-from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from hub_tasks import HubClient
-from tests.conftest import RunningHub
-from tests.e2e.conftest import DEMO_TOKEN, PrefectStack
+from tests.helpers.hub import RunningHub
+from tests.helpers.polling import wait_for
+from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, final
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-T = TypeVar("T")
-
-
-@contextmanager
-def api(stack: PrefectStack) -> Iterator[SyncPrefectClient]:
-    """A client of the e2e server (and the settings that make run_deployment use it)."""
-    with temporary_settings({PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as client:
-        yield client
-
-
-def poll(check: Callable[[], T | None], what: str, deadline: float = 180) -> T:
-    """Call `check` until it returns something, or fail after `deadline` seconds."""
-    stop = time.monotonic() + deadline
-    while time.monotonic() < stop:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def runs_of(client: SyncPrefectClient, deployment: str) -> list[FlowRun]:
     flow_name, name = deployment.split("/")
     found = client.read_deployment_by_name(f"{flow_name}/{name}")
     return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id])), limit=50)
-
-
-def final(client: SyncPrefectClient, run_id: Any) -> FlowRun | None:
-    run = client.read_flow_run(run_id)
-    return run if run.state and run.state.is_final() else None
 
 
 def test_training_event_triggers_the_publish_deployment(stack: PrefectStack, hub: RunningHub, tmp_path) -> None:
@@ -72,7 +44,7 @@ def test_training_event_triggers_the_publish_deployment(stack: PrefectStack, hub
                     return final(client, run.id)
             return None
 
-        run = poll(published, "the after-training publish run")
+        run = wait_for(published, "the after-training publish run", timeout=180, interval=0.5)
     assert run.state is not None and run.state.is_completed(), run.state
     request = run.parameters["request"]
     assert request["model_id"] == "demo/tiny-model"
@@ -125,7 +97,7 @@ def test_nightly_snapshot_is_scheduled_by_cron_and_runs(stack: PrefectStack, hub
         def scheduled() -> list[FlowRun]:
             return [r for r in runs_of(client, "snapshot-revisions/nightly") if r.state and r.state.is_scheduled()]
 
-        upcoming = poll(scheduled, "the scheduler to create nightly runs", deadline=60)
+        upcoming = wait_for(scheduled, "the scheduler to create nightly runs", timeout=60, interval=0.5)
         for run in upcoming:
             local = run.expected_start_time.astimezone(ZoneInfo("Asia/Shanghai"))
             assert (local.hour, local.minute) == (3, 0), run.expected_start_time.astimezone(timezone.utc)

@@ -17,9 +17,10 @@ from prefect.utilities.schema_tools import validate
 from flows.publish.flow import publish_model
 from flows.publish.request import PublishLock, PublishRequest, Visibility
 from hub_tasks import ModelScopeCredentials, PushResult
-from tests.conftest import RunningHub
-from tests.flows.conftest import HubWriter, events_settled, run_artifact, run_events
-from tests.reliability.conftest import make_block
+from tests.helpers.clients import make_block
+from tests.helpers.hub import RunningHub
+from tests.helpers.hub_http import HubWriter
+from tests.helpers.prefect_api import events_settled, run_artifact, run_events
 
 MODEL = "alice/demo"
 ARTIFACT = "publish-alice-demo"

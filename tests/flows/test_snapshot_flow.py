@@ -19,9 +19,10 @@ from prefect.utilities.callables import parameter_schema
 from flows.snapshot.flow import Runner, SnapshotSummary, snapshot_revisions
 from flows.snapshot.format import LATEST, Snapshot
 from hub_tasks import HubSettings, ModelScopeCredentials
-from tests.conftest import RunningHub
-from tests.flows.conftest import HubWriter, events_settled, run_artifact, run_events
-from tests.reliability.conftest import make_block
+from tests.helpers.clients import make_block
+from tests.helpers.hub import RunningHub
+from tests.helpers.hub_http import HubWriter
+from tests.helpers.prefect_api import events_settled, run_artifact, run_events
 
 BULK = 101  # alice's empty models: with her 2 others, 103 models, listed 100 per page (2 pages)
 README = b"# rich\n"

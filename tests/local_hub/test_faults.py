@@ -8,9 +8,10 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ADMIN_TOKEN
-from tests.local_hub.test_routes_repo import (
+from tests.helpers.hub import ADMIN_TOKEN
+from tests.helpers.hub_http import (
     ENVELOPE,
+    OPENAPI_ERROR,
     TIMEOUT,
     api,
     commit,
@@ -25,7 +26,6 @@ from tests.local_hub.test_routes_repo import (
     sha,
 )
 
-OPENAPI_ERROR = {"success", "code", "message", "request_id"}
 MODEL = "/api/v1/models/alice/f"
 
 

@@ -8,10 +8,9 @@ import re
 import pytest
 import requests
 
-from tests.conftest import ADMIN_TOKEN
-from tests.local_hub.test_routes_repo import ENVELOPE, api, create_model, list_files, push
+from tests.helpers.hub import ADMIN_TOKEN
+from tests.helpers.hub_http import ENVELOPE, OPENAPI_ERROR, api, create_model, list_files, push
 
-OPENAPI_ERROR = {"success", "code", "message", "request_id"}
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 COMMIT_KEYS = {
     "Id",

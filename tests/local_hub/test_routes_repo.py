@@ -1,26 +1,40 @@
 """Repo-content routes over HTTP: file listings, downloads with Range, LFS batch, blob PUT, commits.
 
-The helpers at the top (create a model, upload blobs, commit files) are shared by the other
-local_hub test modules; they talk to the session hub with plain `requests`.
+The requests go through tests/helpers/hub_http.py (create a model, upload blobs, commit files): plain
+`requests` against the session hub.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import socket
-import time
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-TIMEOUT = 10
+from tests.helpers.hub_http import (
+    ENVELOPE,
+    TIMEOUT,
+    api,
+    batch,
+    commit,
+    create_model,
+    delete,
+    download,
+    is_stored,
+    lfs,
+    list_files,
+    normal,
+    paths,
+    push,
+    put_blob,
+    sha,
+    upload_blob,
+)
+from tests.helpers.polling import wait_for
+
 ON_A_BRANCH = "You can only create or edit files when you are on a branch"
-ENVELOPE = {"Code", "Data", "Message", "RequestId", "Success"}
 ENTRY_KEYS = {
     "CommitMessage",
     "CommittedDate",
@@ -35,137 +49,6 @@ ENTRY_KEYS = {
     "Size",
     "Type",
 }
-
-
-# -- helpers shared by the local_hub tests ---------------------------------------------------
-def sha(content: bytes) -> str:
-    """Hex sha256 of `content` (the hub's blob id)."""
-    return hashlib.sha256(content).hexdigest()
-
-
-def bearer(hub, user: str | None) -> dict[str, str]:
-    """The Authorization header of `user` (none for anonymous)."""
-    return {"Authorization": f"Bearer {hub.tokens[user]}"} if user else {}
-
-
-def api(hub, method: str, path: str, user: str | None = "alice", **kwargs) -> requests.Response:
-    """One request to the hub as `user` (None = anonymous)."""
-    headers = {**bearer(hub, user), **kwargs.pop("headers", {})}
-    timeout = kwargs.pop("timeout", TIMEOUT)
-    return requests.request(method, hub.url + path, headers=headers, timeout=timeout, **kwargs)
-
-
-def create_model(hub, model_id: str, user: str = "alice", visibility: int = 5) -> None:
-    """Create an empty model (asserts success)."""
-    owner, name = model_id.split("/")
-    response = api(hub, "POST", "/api/v1/models", user, json={"Path": owner, "Name": name, "Visibility": visibility})
-    assert response.status_code == 200, response.text
-
-
-def normal(path: str, content: bytes, action: str = "create") -> dict:
-    """A commit action carrying `content` inline as base64 (§10.5)."""
-    return {
-        "action": action,
-        "path": path,
-        "type": "normal",
-        "size": len(content),
-        "sha256": "",
-        "content": base64.b64encode(content).decode(),
-        "encoding": "base64",
-    }
-
-
-def lfs(path: str, content: bytes, action: str = "create", size: int | None = None) -> dict:
-    """A commit action pointing at an LFS blob by sha256."""
-    size = len(content) if size is None else size
-    return {"action": action, "path": path, "type": "lfs", "size": size, "sha256": sha(content), "content": ""}
-
-
-def delete(path: str) -> dict:
-    """A delete action."""
-    return {"action": "delete", "path": path, "type": "normal", "size": 0, "sha256": "", "content": "", "encoding": ""}
-
-
-def commit(
-    hub,
-    model_id: str,
-    actions: list[dict],
-    revision: str = "master",
-    user: str | None = "alice",
-    message: str = "c",
-    **kwargs,
-) -> requests.Response:
-    """POST a commit; the body goes without Content-Type, as the old client sends it."""
-    body = json.dumps({"commit_message": message, "actions": actions})
-    return api(hub, "POST", f"/api/v1/repos/models/{model_id}/commit/{revision}", user, data=body, **kwargs)
-
-
-def batch(hub, model_id: str, blobs: Iterable[bytes], user: str | None = "alice") -> requests.Response:
-    """POST an LFS batch request for these contents."""
-    objects = [{"oid": sha(b), "size": len(b)} for b in blobs]
-    body = json.dumps({"operation": "upload", "objects": objects})
-    return api(hub, "POST", f"/api/v1/repos/models/{model_id}/info/lfs/objects/batch", user, data=body)
-
-
-def put_blob(hub, model_id: str, content: bytes, oid: str | None = None, user: str | None = "alice"):
-    """PUT raw bytes to the blob URL of `oid` (default: their own sha256), cookie-authenticated as clients do."""
-    headers = {"Cookie": f"m_session_id={hub.tokens[user]}"} if user else {}
-    path = f"/api/v1/repos/models/{model_id}/info/lfs/objects/{oid or sha(content)}"
-    return api(hub, "PUT", path, None, data=content, headers=headers)
-
-
-def is_stored(hub, model_id: str, content: bytes) -> bool:
-    """Whether the hub's blob store has `content` (its batch answer carries no upload action)."""
-    response = batch(hub, model_id, [content])
-    assert response.status_code == 200, response.text
-    return "actions" not in response.json()["Data"]["objects"][0]
-
-
-def upload_blob(hub, model_id: str, content: bytes, user: str = "alice") -> str:
-    """Batch + PUT (when the hub asks for it); returns the sha256."""
-    response = batch(hub, model_id, [content], user)
-    assert response.status_code == 200, response.text
-    obj = response.json()["Data"]["objects"][0]
-    if "actions" in obj:
-        href = obj["actions"]["upload"]["href"]
-        put = requests.put(href, data=content, headers={"Cookie": f"m_session_id={hub.tokens[user]}"}, timeout=TIMEOUT)
-        assert put.status_code == 200, put.text
-    return sha(content)
-
-
-def push(
-    hub, model_id: str, files: dict[str, bytes], *, lfs_paths: Iterable[str] = (), revision: str = "master", **kw
-) -> str:
-    """Commit `files` (those in `lfs_paths` through batch + PUT); returns the new commit id."""
-    lfs_paths = set(lfs_paths)
-    actions = []
-    for path, content in files.items():
-        if path in lfs_paths:
-            upload_blob(hub, model_id, content)
-            actions.append(lfs(path, content))
-        else:
-            actions.append(normal(path, content))
-    response = commit(hub, model_id, actions, revision, **kw)
-    assert response.status_code == 200, response.text
-    return response.json()["Data"]["oid"]
-
-
-def list_files(hub, model_id: str, user: str | None = "alice", **params) -> list[dict]:
-    """The `Files` of a repo/files listing (asserts 200)."""
-    response = api(hub, "GET", f"/api/v1/models/{model_id}/repo/files", user, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()["Data"]["Files"]
-
-
-def paths(files: list[dict]) -> list[str]:
-    """The `Path`s of a listing, in its order."""
-    return [f["Path"] for f in files]
-
-
-def download(hub, model_id: str, path: str | None, user: str | None = "alice", revision: str | None = None, **kw):
-    """GET the download route."""
-    params = {"Revision": revision, "FilePath": path}
-    return api(hub, "GET", f"/api/v1/models/{model_id}/repo", user, params=params, **kw)
 
 
 def stats(hub) -> dict:
@@ -481,10 +364,12 @@ def test_blob_put_cut_short_of_its_content_length_stores_nothing(hub):
         except ConnectionResetError:
             answer = b""
         assert answer == b""  # no answer: the server saw a disconnect
-    deadline = time.monotonic() + TIMEOUT
-    while stats(hub)["blob_bytes_received"] != len(content) // 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert stats(hub)["blob_bytes_received"] == len(content) // 2
+    # The server counts the bytes when it notices the disconnect, which may be after our recv returned.
+    wait_for(
+        lambda: stats(hub)["blob_bytes_received"] == len(content) // 2,
+        lambda: f"the hub to count the half body it received (counted {stats(hub)['blob_bytes_received']})",
+        timeout=TIMEOUT,
+    )
     assert stats(hub)["blob_puts"] == 0
     assert not is_stored(hub, "alice/short", content)
 

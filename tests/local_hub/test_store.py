@@ -6,7 +6,6 @@ This is the only test module allowed to reach into `local_hub.store` and `local_
 from __future__ import annotations
 
 import ast
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,8 +15,8 @@ from local_hub.blobs import BlobStore
 from local_hub.errors import BadRequest
 from local_hub.state import HubOptions, HubState
 from local_hub.store import CommitAction, validate_name, validate_ref_name, validate_repo_path
-from tests.conftest import TOKENS, start_hub_process
-from tests.local_hub.test_routes_repo import create_model, download, list_files, paths, push, sha
+from tests.helpers.hub import TOKENS, start_local_hub
+from tests.helpers.hub_http import create_model, download, list_files, paths, push, sha
 
 PACKAGE = Path(__file__).resolve().parents[2] / "local_hub"
 
@@ -156,36 +155,19 @@ def test_stale_temp_files_are_dropped_at_start(tmp_path):
 
 
 # -- a real server restart ---------------------------------------------------------------------
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
 def test_state_survives_a_server_process_restart(tmp_path):
     weights = bytes(range(256)) * 64
-    process, url = start_hub_process(tmp_path)
-    try:
-        hub = SimpleNamespace(url=url, tokens=dict(TOKENS))
+    with start_local_hub(tmp_path) as process:
+        hub = SimpleNamespace(url=process.url, tokens=dict(TOKENS))
         create_model(hub, "alice/kept", visibility=1)
         oid = push(hub, "alice/kept", {"README.md": b"# kept", "w/model.bin": weights}, lfs_paths=["w/model.bin"])
-    finally:
-        _stop(process)
-    process, url = start_hub_process(tmp_path)
-    try:
-        hub = SimpleNamespace(url=url, tokens=dict(TOKENS))
+    with start_local_hub(tmp_path) as process:
+        hub = SimpleNamespace(url=process.url, tokens=dict(TOKENS))
         files = list_files(hub, "alice/kept", Recursive="True")
         assert paths(files) == ["README.md", "w", "w/model.bin"]
         assert {f["Revision"] for f in files} == {oid}
         assert download(hub, "alice/kept", "w/model.bin").content == weights
         assert download(hub, "alice/kept", "README.md", user="bob").status_code == 404  # still private
-    finally:
-        _stop(process)
 
 
 # -- layering ----------------------------------------------------------------------------------

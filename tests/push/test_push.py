@@ -15,20 +15,10 @@ import pytest
 from hub_tasks import AlreadyExistsError, HubClient, InvalidParameter
 from hub_tasks.push.plan import is_lfs
 from hub_tasks.types import ProgressEvent, PushOptions, PushResult
-from tests.conftest import RunningHub
-from tests.push.helpers import (
-    MIB,
-    Counter,
-    blob,
-    make_client,
-    make_folder,
-    manifest,
-    model_folder,
-    push,
-    remote,
-    sdk_snapshot,
-    write_files,
-)
+from tests.helpers.clients import make_client, push
+from tests.helpers.folders import MIB, blob, make_folder, manifest, model_folder, remote, write_files
+from tests.helpers.hub import Counter, RunningHub
+from tests.helpers.sdk import sdk_snapshot
 
 WRITES = ("create_model", "lfs_batch", "blob_put", "commit", "create_tag")
 

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +14,10 @@ import pytest
 
 from hub_tasks import ConcurrentChangeError, HubClient
 from hub_tasks.types import CommitOperation, PushResult
-from tests.conftest import ROOT, RunningHub
-from tests.push.helpers import (
-    MIB,
-    Counter,
-    blob,
-    make_client,
-    make_folder,
-    manifest,
-    model_folder,
-    push,
-    remote,
-    write_files,
-)
-
-
-def wait_for(condition: Any, what: str, timeout: float = 60.0) -> None:
-    """Poll `condition()` until it is true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+from tests.helpers.clients import make_client, push
+from tests.helpers.folders import MIB, blob, make_folder, manifest, model_folder, remote, write_files
+from tests.helpers.hub import ROOT, Counter, RunningHub, settled
+from tests.helpers.polling import wait_for
 
 
 def fired(hub: RunningHub) -> list[int]:
@@ -131,12 +112,8 @@ def test_a_killed_publish_resends_at_most_the_blob_in_flight(hub: RunningHub, tm
         assert process.stdout is not None
         process.stdout.close()
 
-    def settled() -> bool:  # every blob PUT the dead process started has been answered or abandoned
-        stats = hub.control.stats()
-        answered = sum(n for key, n in stats["statuses"].items() if key.startswith("blob_put "))
-        return answered == stats["requests"].get("blob_put", 0)
-
-    wait_for(settled, "the hub to finish the interrupted upload")
+    # Every request the dead process started (its blob PUT in flight) has been answered or abandoned.
+    wait_for(lambda: settled(hub), "the hub to finish the interrupted upload")
     hub.control.clear_faults()
     before = hub.control.stats()
     stored_before = before["blob_bytes_stored"]

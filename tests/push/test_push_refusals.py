@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from hub_tasks import HubClient, InvalidParameter, NotLoginError
-from tests.conftest import RunningHub
-from tests.push.helpers import CONFIG, make_client, make_folder, manifest, model_folder, push, remote
+from tests.helpers.clients import make_client, push
+from tests.helpers.folders import CONFIG, make_folder, manifest, model_folder, remote
+from tests.helpers.hub import RunningHub
 
 
 @pytest.fixture

@@ -42,8 +42,8 @@ from hub_tasks import (
     login,
     push_model,
 )
-from tests.conftest import ROOT, RunningHub
-from tests.reliability.conftest import make_block, remote_writes
+from tests.helpers.clients import make_block
+from tests.helpers.hub import ROOT, RunningHub, remote_writes
 
 pytestmark = [
     pytest.mark.reliability,

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from flows.publish.flow import PublishRequest, publish_model
-from tests.conftest import RunningHub
-from tests.push.helpers import MIB, manifest, sdk_snapshot
-from tests.reliability.conftest import make_block, settled, wait_for
+from tests.helpers.clients import make_block
+from tests.helpers.folders import MIB, manifest
+from tests.helpers.hub import RunningHub, settled
+from tests.helpers.polling import wait_for
+from tests.helpers.sdk import sdk_snapshot
 
 pytestmark = pytest.mark.reliability
 

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 from prefect.settings import PREFECT_API_URL
 
-from tests.conftest import ROOT, RunningHub
-from tests.push.helpers import blob, make_client, make_folder, manifest, remote
+from tests.helpers.clients import make_client
+from tests.helpers.folders import blob, make_folder, manifest, remote
+from tests.helpers.hub import ROOT, RunningHub
 
 pytestmark = pytest.mark.reliability
 

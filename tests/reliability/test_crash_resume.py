@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from flows.publish.flow import PublishRequest, publish_model
-from tests.conftest import ROOT, RunningHub
-from tests.push.helpers import MIB, blob, make_folder, manifest, sdk_snapshot
-from tests.reliability.conftest import make_block, settled, wait_for
+from tests.helpers.clients import make_block
+from tests.helpers.folders import MIB, blob, make_folder, manifest
+from tests.helpers.hub import ROOT, RunningHub, settled
+from tests.helpers.polling import wait_for
+from tests.helpers.sdk import sdk_snapshot
 
 pytestmark = pytest.mark.reliability
 

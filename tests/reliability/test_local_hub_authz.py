@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from local_hub.routes_admin import ADMIN_HEADER
-from tests.conftest import RunningHub
+from tests.helpers.hub import RunningHub
 
 pytestmark = pytest.mark.reliability
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from flows.publish.flow import PublishRequest, publish_model
-from tests.conftest import RunningHub
-from tests.push.helpers import Counter, make_client, manifest, model_folder, remote
-from tests.reliability.conftest import make_block
+from tests.helpers.clients import make_block, make_client
+from tests.helpers.folders import manifest, model_folder, remote
+from tests.helpers.hub import Counter, RunningHub
 
 pytestmark = pytest.mark.reliability
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -28,16 +26,24 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentTaskRunId
 from prefect.events import emit_event
-from prefect.events.filters import EventFilter, EventOccurredFilter, EventResourceFilter
-from prefect.logging.handlers import APILogHandler
+from prefect.events.filters import EventFilter, EventOccurredFilter
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
 
 from flows.publish.flow import PublishRequest, publish_model
 from flows.snapshot.flow import snapshot_revisions
 from hub_tasks import ModelScopeCredentials, download_model, fetch_meta_files_from_url, get_model
-from tests.conftest import RunningHub
 from tests.helpers.flow_tasks import swap_flow_tasks
-from tests.push.helpers import blob, make_folder
+from tests.helpers.folders import blob, make_folder
+from tests.helpers.hub import RunningHub
+from tests.helpers.prefect_api import (
+    all_events,
+    events_settled,
+    flow_task_runs,
+    logs_settled,
+    paged,
+    task_run_of,
+    wait_for_event,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -61,17 +67,6 @@ def echo(value: str) -> str:
     return value
 
 
-def paged(read: Callable[..., list[Any]], **kwargs: Any) -> Iterator[Any]:
-    """Every item of a paged Prefect API listing."""
-    offset = 0
-    while True:
-        page = read(limit=200, offset=offset, **kwargs)
-        yield from page
-        if len(page) < 200:
-            return
-        offset += len(page)
-
-
 class Scan:
     """Where each secret (and the decoy) was found; `where` strings never contain the secret itself."""
 
@@ -92,17 +87,6 @@ class Scan:
 
     def decoy_kinds(self) -> set[str]:
         return {f.split(" in ", 1)[1].split(":", 1)[0] for f in self.found if f.startswith("decoy in ")}
-
-
-def wait_for_event(name: str, resource_id: str, timeout: float = 30.0) -> None:
-    """Poll until the server stored event `name` of `resource_id` (events are written asynchronously)."""
-    only = EventFilter(resource=EventResourceFilter(id=[resource_id]))
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while not any(e.event == name for e in client.read_events(only, limit=50).events):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"event {name} of {resource_id} never reached the server")
-            time.sleep(0.1)  # polling the API
 
 
 def exception_texts(state: Any) -> list[str]:
@@ -188,10 +172,16 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
 
     scan = Scan(secrets)
     flow_run_ids = [s.state_details.flow_run_id for s in flow_states]
-    APILogHandler().flush()
+    # The server records task runs, events and logs asynchronously: wait until it holds all of them, or a
+    # secret written late would escape the scan. The download tasks ran last: each one's final state, then
+    # every task run of the three flows in a final state; then a barrier for logs and one for events.
+    for state in downloads_states:
+        task_run_of(state)
     for flow_run_id in flow_run_ids:
+        flow_task_runs(flow_run_id, count=1)
         wait_for_event("prefect.flow-run.Completed", f"prefect.flow-run.{flow_run_id}")
-    wait_for_event("reliability.secret.control", "reliability.secret")
+    logs_settled()
+    events_settled()
 
     # In this process: the flows' results, every exception, every log record (DEBUG and up).
     for result in results:
@@ -251,11 +241,7 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
             scan("log", f"server {line.message[:60]!r}", line.model_dump_json())
         for artifact in paged(client.read_artifacts):
             scan("artifact", str(artifact.key), artifact.model_dump_json())
-        page = client.read_events(EventFilter(occurred=EventOccurredFilter(since=started)), limit=50)
-        events = list(page.events)
-        while page.next_page:
-            page = client.read_events_page(page.next_page)
-            events += page.events
+        events = all_events(EventFilter(occurred=EventOccurredFilter(since=started)))
         assert any(e.event == "modelscope.model.published" for e in events)
         for event in events:
             scan("event", event.event, event.model_dump_json())

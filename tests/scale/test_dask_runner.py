@@ -6,17 +6,17 @@ import pytest
 
 from flows.snapshot.flow import snapshot_revisions
 from flows.snapshot.format import Snapshot
-from tests.scale.test_snapshot_scale import seed
+from tests.helpers.scale import SCALE_OWNER, seed_scale_models
 
 pytestmark = [pytest.mark.scale, pytest.mark.timeout(300)]
 
 
 def test_dask_and_threads_take_the_same_snapshot(hub, credentials, tmp_path) -> None:
     pytest.importorskip("prefect_dask")
-    seed(hub, 12)
+    seed_scale_models(hub, 12)
     for runner in ("thread", "dask"):
         state = snapshot_revisions(
-            ["scaleorg"],
+            [SCALE_OWNER],
             snapshot_dir=str(tmp_path / runner),
             task_runner=runner,
             modelscope_credentials=credentials,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, TaskRun
 
 from hub_tasks import HubClient
-from tests.conftest import RunningHub
-from tests.e2e.conftest import DEMO_TOKEN, PrefectStack
-from tests.e2e.test_deployments import api, final, poll
+from tests.helpers.hub import RunningHub
+from tests.helpers.polling import wait_for
+from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, final
 
 pytestmark = [pytest.mark.scale, pytest.mark.timeout(600)]
 MODELS = ["demo/scale-a", "demo/scale-b", "demo/scale-c"]
@@ -41,13 +41,18 @@ def make_folder(root: Path, label: str) -> dict[str, str]:
 
 
 def write_window(client, run: FlowRun) -> tuple[datetime, datetime]:
-    """When a run held the model: from its first write task starting to its last one ending."""
-    tasks = [
-        t
-        for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
-        if any(t.name.startswith(name) for name in WRITE_TASKS)
-    ]
-    assert tasks, f"run {run.name} has no write tasks"
+    """When a run held the model: from its first write task starting to its last one ending. The worker's
+    flow run reports its task runs as events, recorded after the flow run is final: the window is read
+    once every task run of the run is recorded in a final state, and a write task among them."""
+    only = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+
+    def recorded() -> list[TaskRun] | None:
+        runs = client.read_task_runs(flow_run_filter=only)
+        writes = [t for t in runs if any(t.name.startswith(name) for name in WRITE_TASKS)]
+        done = writes and all(t.state is not None and t.state.is_final() and t.end_time for t in runs)
+        return writes if done else None
+
+    tasks = wait_for(recorded, f"the write tasks of run {run.name} to be recorded", timeout=60, interval=0.5)
     return min(t.start_time for t in tasks), max(t.end_time for t in tasks)
 
 
@@ -69,7 +74,7 @@ def test_six_publishes_of_three_models_never_interleave(scale_stack: PrefectStac
             done = [final(client, run_id) for run_id in runs]
             return done if all(done) else None
 
-        finished = poll(all_final, "six publishes to finish", deadline=420)
+        finished = wait_for(all_final, "six publishes to finish", timeout=420, interval=0.5)
         assert all(run.state.is_completed() for run in finished), [(r.name, r.state) for r in finished]
         windows = {run.id: write_window(client, run) for run in finished}
 

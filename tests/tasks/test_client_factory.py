@@ -14,8 +14,8 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-from hub_tasks import ModelScopeCredentials
 from hub_tasks.prefect.runtime import hub_client
+from tests.helpers.clients import make_block
 
 
 def _create_limit(name: str) -> None:
@@ -31,15 +31,11 @@ def _active_slots(name: str) -> int:
         return client.read_global_concurrency_limit_by_name(name).active_slots
 
 
-def _block(hub, rate_limit: str) -> ModelScopeCredentials:
-    return ModelScopeCredentials(token=hub.tokens["alice"], endpoint=hub.url, rate_limit=rate_limit)
-
-
 @pytest.mark.parametrize("build", ["get_client", "hub_client"])
 def test_every_client_from_a_block_spends_the_blocks_rate_limit(hub, prefect_harness, build: str) -> None:
     name = f"hub-budget-{uuid.uuid4().hex[:8]}"
     _create_limit(name)
-    block = _block(hub, name)
+    block = make_block(hub, rate_limit=name)
     assert _active_slots(name) == 0
     if build == "get_client":
         with block.get_client() as client:
@@ -52,6 +48,7 @@ def test_every_client_from_a_block_spends_the_blocks_rate_limit(hub, prefect_har
 
 def test_a_mistyped_rate_limit_fails_the_request_instead_of_disabling_the_budget(hub, prefect_harness) -> None:
     hub.control.reset(state=False)
-    with _block(hub, "no-such-limit").get_client() as client, pytest.raises(Exception, match="no-such-limit"):
+    block = make_block(hub, rate_limit="no-such-limit")
+    with block.get_client() as client, pytest.raises(Exception, match="no-such-limit"):
         client.model_exists("alice/none")
     assert hub.control.requests() == 0, "the request went out without the budget"

@@ -29,7 +29,8 @@ from prefect.tasks import Task
 import hub_tasks
 from flows.publish.flow import publish_model
 from hub_tasks import HubClient, ModelScopeCredentials
-from tests.tasks import fast_block, hub_client, model_dir
+from tests.helpers.clients import fast_block, hub_client
+from tests.helpers.folders import model_dir
 
 FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 BLOCK_NAME = "block-name"  # what "BLOCK_NAME" in an example stands for here

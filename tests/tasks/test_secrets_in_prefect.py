@@ -11,9 +11,6 @@ The Secret block the caller named is the one place the git token is meant to be 
 
 from __future__ import annotations
 
-import socket
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +18,25 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.events import emit_event
-from prefect.events.filters import EventFilter, EventResourceFilter
-from prefect.logging.handlers import APILogHandler
+from prefect.events.filters import EventFilter
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
 
 from hub_tasks import ModelScopeCredentials
-from tests.tasks import fast_block, git_token, model_dir, public_tasks, task_run_of
+from tests.helpers.clients import fast_block
+from tests.helpers.exported_tasks import public_tasks
+from tests.helpers.folders import model_dir
+from tests.helpers.hub_http import git_token
+from tests.helpers.prefect_api import (
+    all_events,
+    events_settled,
+    flow_task_runs,
+    logs_settled,
+    paged,
+    task_run_of,
+    wait_for_event,
+)
+from tests.helpers.stack import free_port
 
 MODEL = "alice/secret-scan"
 # A positive control: the flow deliberately writes this into a log line, an artifact and a persisted
@@ -41,30 +49,12 @@ def echo(value: str) -> str:
     return value
 
 
-def paged(read: Callable[..., list[Any]], **kwargs: Any) -> Iterator[Any]:
-    """Every item of a paged Prefect API listing."""
-    offset = 0
-    while True:
-        page = read(limit=200, offset=offset, **kwargs)
-        yield from page
-        if len(page) < 200:
-            return
-        offset += len(page)
-
-
 def find(secrets: dict[str, str], where: str, text: str | bytes, found: list[str]) -> None:
     """Record (without the secret itself) where a secret appears."""
     for name, secret in secrets.items():
         needle: str | bytes = secret.encode() if isinstance(text, bytes) else secret
         if needle in text:
             found.append(f"{name} in {where}")
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def persist(task: Any) -> Any:
@@ -114,7 +104,9 @@ def run_everything(hub: Any, block: ModelScopeCredentials, folder: Path) -> tupl
         hub.control.set_faults([{"effect": "drop", "route": "get_model"}], seed=1)
         call("get_model", MODEL, task=flaky, modelscope_credentials=fast_block(hub))
         hub.control.clear_faults()
-        refused = ModelScopeCredentials(token=hub.tokens["alice"], endpoint=closed_port_url(), retry_attempts=1)
+        refused = ModelScopeCredentials(  # a loopback port nothing listens on: connection refused
+            token=hub.tokens["alice"], endpoint=f"http://127.0.0.1:{free_port()}", retry_attempts=1
+        )
         call("get_model", MODEL, task=flaky, modelscope_credentials=refused)
         call("delete_model", MODEL, confirm=MODEL)
 
@@ -125,18 +117,6 @@ def run_everything(hub: Any, block: ModelScopeCredentials, folder: Path) -> tupl
 
     flow_state = everything(block, return_state=True)
     return flow_state, states
-
-
-def wait_for_event(resource_id: str, name: str, timeout: float = 30.0) -> None:
-    """Poll until the server has stored event `name` of `resource_id` (events are persisted asynchronously)."""
-    deadline = time.monotonic() + timeout
-    only_this = EventFilter(resource=EventResourceFilter(id=[resource_id]))
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            if any(e.event == name for e in client.read_events(only_this, limit=50).events):
-                return
-            time.sleep(0.2)  # polling the API
-    raise AssertionError(f"event {name} of {resource_id} never reached the server")
 
 
 def test_no_token_reaches_the_prefect_server(hub, credentials, tmp_path) -> None:
@@ -153,9 +133,14 @@ def test_no_token_reaches_the_prefect_server(hub, credentials, tmp_path) -> None
 
     found: list[str] = []
     flow_run_id = flow_state.state_details.flow_run_id
-    APILogHandler().flush()
-    wait_for_event(f"prefect.flow-run.{flow_run_id}", "prefect.flow-run.Completed")
-    wait_for_event("secret-scan.control", "secret-scan.control")
+    # The server records task runs, events and logs asynchronously: wait until it holds all of this flow's
+    # (its task runs, each in its final state), then a barrier for logs and one for events, so that a
+    # secret written late cannot escape the scan.
+    task_runs = flow_task_runs(flow_run_id, count=len(states))
+    assert len(task_runs) == len(states), sorted(run.name for run in task_runs)
+    wait_for_event("prefect.flow-run.Completed", f"prefect.flow-run.{flow_run_id}")
+    logs_settled()
+    events_settled()
 
     # Results: each task run's final state as the API has it, its value read back from result storage.
     for state in states:
@@ -182,10 +167,7 @@ def test_no_token_reaches_the_prefect_server(hub, credentials, tmp_path) -> None
             for state in client.read_flow_run_states(run.id):
                 find(secrets, f"flow run state {state.name}", state.model_dump_json(), found)
 
-        task_runs = list(paged(client.read_task_runs))
-        this_flow = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        assert len(client.read_task_runs(flow_run_filter=this_flow)) == len(states)
-        for run in task_runs:
+        for run in paged(client.read_task_runs):
             find(secrets, f"task run {run.name}", run.model_dump_json(), found)
             for state in client.read_task_run_states(run.id):
                 find(secrets, f"task run state {state.name}", state.model_dump_json(), found)
@@ -200,11 +182,7 @@ def test_no_token_reaches_the_prefect_server(hub, credentials, tmp_path) -> None
         for artifact in artifacts:
             find(secrets, f"artifact {artifact.key}", artifact.model_dump_json(), found)
 
-        page = client.read_events(EventFilter(), limit=50)
-        events = list(page.events)
-        while page.next_page:
-            page = client.read_events_page(page.next_page)
-            events += page.events
+        events = all_events(EventFilter())
         assert any(e.event.startswith("prefect.task-run.") for e in events)
         for event in events:
             find(secrets, f"event {event.event}", event.model_dump_json(), found)

@@ -9,7 +9,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -20,13 +19,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterTaskRunId,
-    FlowRunFilter,
-    FlowRunFilterId,
-    LogFilter,
-    LogFilterTaskRunId,
 )
 from prefect.logging import disable_run_logger
-from prefect.logging.handlers import APILogHandler
 from prefect.settings import PREFECT_API_URL
 from pydantic import SecretStr
 
@@ -53,7 +47,11 @@ from hub_tasks import (
     model_exists,
     push_model,
 )
-from tests.tasks import fast_block, git_token, model_dir, public_tasks, seed_model, task_run_of
+from tests.helpers.clients import fast_block, seed_model
+from tests.helpers.exported_tasks import public_tasks
+from tests.helpers.folders import model_dir
+from tests.helpers.hub_http import git_token
+from tests.helpers.prefect_api import flow_task_runs, run_logs, task_run_of
 
 DEMO = "alice/demo"
 
@@ -61,19 +59,6 @@ DEMO = "alice/demo"
 def weights() -> bytes:
     """300 KB the hub has never seen (its blob store outlives resets): an LFS blob the push must upload."""
     return os.urandom(300_000)
-
-
-def run_logs(task_run_id: Any, until: str, timeout: float = 30.0) -> list[str]:
-    """The task run's log messages in the API, polled until one contains `until` (logs are batched)."""
-    APILogHandler().flush()
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while True:
-            logs = client.read_logs(log_filter=LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id])))
-            messages = [log.message for log in logs]
-            if any(until in m for m in messages) or time.monotonic() > deadline:
-                return messages
-            time.sleep(0.1)  # polling the API
 
 
 # -- declarations --------------------------------------------------------------------------------------
@@ -157,10 +142,9 @@ def test_every_operation_inside_a_flow(hub, credentials, tmp_path) -> None:
     assert first.is_completed() and second.name == "Cached"
     assert out["cached_requests"] == 1
 
-    with get_client(sync_client=True) as client:
-        flow_run_id = flow_state.state_details.flow_run_id
-        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    assert len(task_runs) == 18
+    # The flow returns before the server has recorded all of its task runs (they arrive as events).
+    task_runs = flow_task_runs(flow_state.state_details.flow_run_id, count=18)
+    assert len(task_runs) == 18, sorted(run.name for run in task_runs)
     by_name = {run.name.rsplit("-", 1)[0] for run in task_runs}
     assert {task.name for task in (login, create_model, push_model, list_all_models, delete_model)} <= by_name
     assert all(run.state_type.value == "COMPLETED" for run in task_runs)
@@ -241,10 +225,10 @@ def test_push_model_reports_progress_as_an_artifact_and_log_lines(hub, credentia
             assert artifacts[0].data == 100  # finished, also when there was no blob to upload
             assert DEMO.replace("/", "-") in (artifacts[0].key or "")
 
-            messages = run_logs(task_run_id, until="published")
+            messages = run_logs("published", task_run_id=task_run_id)
             assert any(m.startswith(f"{DEMO} hash:") and "%" in m for m in messages), messages
             assert any(m.startswith(f"published {DEMO}: commit {result.commit_id}") for m in messages), messages
-    upload_lines = run_logs(task_run_of(states[0]).id, until="published")
+    upload_lines = run_logs("published", task_run_id=task_run_of(states[0]).id)
     assert any(m.startswith(f"{DEMO} upload: 100%") for m in upload_lines), upload_lines
 
 

@@ -1,0 +1,70 @@
+"""The official `modelscope` SDK, run against the session hub in a subprocess of its own.
+
+A subprocess, because the SDK reads its endpoint, token and cache folders from the environment once,
+at import time, and keeps module-level state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from tests.helpers.hub import ROOT
+
+SNAPSHOT = """
+import hashlib, json, os, sys
+from modelscope.hub.snapshot_download import snapshot_download
+
+model_id, revision, cache = sys.argv[1:4]
+path = snapshot_download(model_id, revision=revision, cache_dir=cache)
+files = {}
+for dirpath, _, names in os.walk(path):
+    for name in names:
+        full = os.path.join(dirpath, name)
+        rel = os.path.relpath(full, path).replace(os.sep, "/")
+        with open(full, "rb") as handle:
+            data = handle.read()
+        files[rel] = [hashlib.sha256(data).hexdigest(), len(data)]
+print(json.dumps(files))
+"""
+
+
+def sdk_env(hub: Any, tmp_path: Path, token: str | None = None) -> dict[str, str]:
+    """Environment for running the official SDK against `hub` in a subprocess."""
+    env = dict(
+        os.environ,
+        MODELSCOPE_ENDPOINT=hub.url,
+        MODELSCOPE_HOME=str(tmp_path / "ms-home"),
+        MODELSCOPE_CACHE=str(tmp_path / "ms-cache"),
+    )
+    if token:
+        env["MODELSCOPE_API_TOKEN"] = token
+    return env
+
+
+def run_sdk(script: str, env: dict[str, str], timeout: float = 240) -> dict:
+    """Run a Python snippet with the official SDK; it must print one JSON object last."""
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"SDK script failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def sdk_snapshot(hub: Any, tmp_path: Path, model_id: str, revision: str = "master") -> dict[str, tuple]:
+    """What the official SDK's snapshot_download fetches: rel path -> (sha256, size), SDK bookkeeping left out."""
+    cache = tmp_path / "sdk-download"
+    script = (
+        "import sys; sys.argv = ['snap', "
+        + ", ".join(json.dumps(a) for a in (model_id, revision, str(cache)))
+        + "]\n"
+        + textwrap.dedent(SNAPSHOT)
+    )
+    files = run_sdk(script, sdk_env(hub, tmp_path, hub.tokens["alice"]), timeout=120)
+    return {rel: tuple(v) for rel, v in files.items() if rel not in (".mdl", ".msc", ".mv")}
