@@ -325,9 +325,9 @@ class HubClient(RevisionSession):
         model_id: str,
         model_dir: str | os.PathLike[str],
         visibility: int = 5,
-        license: str = "Apache License 2.0",
+        license: str | None = "Apache License 2.0",
         chinese_name: str | None = None,
-        commit_message: str = "upload model",
+        commit_message: str | None = "upload model",
         tag: str | None = None,
         revision: str = "master",
         original_model_id: str | None = None,
@@ -350,9 +350,9 @@ class HubClient(RevisionSession):
             model_id: "owner/name"; created (with visibility, license, names) when missing.
             model_dir: The folder; it must hold a configuration.json with a JSON object.
             visibility: 1 private, 3 internal, 5 public (used when the repo is created).
-            license: License (used when the repo is created).
+            license: License (used when the repo is created); None only when the repo exists.
             chinese_name: Display name (used when the repo is created).
-            commit_message: Message of the commit.
+            commit_message: Message of the commit; None or "" for the default, "upload model".
             tag: Tag the resulting commit (never moves an existing tag).
             revision: The branch to publish to.
             original_model_id: The base model (used when the repo is created).

@@ -4,7 +4,7 @@
 
 ```
 HubError(Exception)              operation, model_id, status_code, hub_code, request_id; retryable = False
-├── NotLoginError                missing or invalid token (401, business code 10010103009)
+├── NotLoginError(ValueError)    missing or invalid token (401, business code 10010103009)
 ├── PermissionDeniedError        403
 ├── NotExistError                404, or HTTP 200 whose envelope says a lookup failed
 ├── AlreadyExistsError           duplicate name (business codes), 409; a tag that points elsewhere
@@ -91,8 +91,12 @@ def _rebuild(cls: type[HubError], message: str, fields: dict[str, Any]) -> HubEr
     return cls(message, **fields)
 
 
-class NotLoginError(HubError):
-    """No token, or a token the hub rejects. Fix: set MODELSCOPE_API_TOKEN or the credentials block."""
+class NotLoginError(HubError, ValueError):
+    """No token, or a token the hub rejects. Fix: set MODELSCOPE_API_TOKEN or the credentials block.
+
+    Also a `ValueError`, as the SDK documents ("ValueError -- if not login"), so code written for the
+    SDK catches it.
+    """
 
 
 class PermissionDeniedError(HubError):

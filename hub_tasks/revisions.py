@@ -7,7 +7,7 @@ apart from `client.py` so that `HubClient` holds the model and publish operation
 
 from __future__ import annotations
 
-import time
+from http.cookiejar import CookieJar
 from typing import Any
 
 from hub_tasks.errors import (
@@ -22,6 +22,7 @@ from hub_tasks.types import (
 )
 from hub_tasks.validation import (
     COMMIT_ID_RE,
+    validate_cutoff,
     validate_model_id,
     validate_page,
     validate_ref,
@@ -45,11 +46,25 @@ class RevisionSession(TransferSession):
         tags = [Revision.model_validate({**t, "kind": "tag"}) for t in rev_map.get("Tags") or []]
         return branches, tags
 
-    def list_model_revisions_detail(self, model_id: str, cutoff_timestamp: int | None = None) -> list[Revision]:
+    def list_model_revisions_detail(
+        self, model_id: str, cutoff_timestamp: int | None = None, use_cookies: bool | CookieJar = False
+    ) -> list[Revision]:
         """Tags created at or before `cutoff_timestamp`, newest first, as `Revision` objects.
 
-        Differs from the SDK on purpose: `cutoff_timestamp=None` means "now" (the SDK silently
-        uses its own release date and hides newer tags).
+        Differs from the SDK on purpose: `cutoff_timestamp=None` means every tag up to the hub's own
+        "now" (the SDK silently uses its own release date and hides newer tags). No `EndTime` is sent
+        then, as the SDK's `get_model_branches_and_tags` does not send one: a cutoff computed from this
+        machine's clock would hide a tag just created on a hub whose clock runs ahead.
+
+        Args:
+            model_id: "owner/name".
+            cutoff_timestamp: Whole epoch seconds, or None for all tags.
+            use_cookies: Accepted for the SDK's signature and ignored: the token authenticates every
+                request, and no cookie is ever sent or stored.
+
+        Raises:
+            InvalidParameter: A bad model id, or a cutoff that is not whole epoch seconds.
+            NotExistError: No such model.
 
         Example:
             ```python
@@ -59,13 +74,22 @@ class RevisionSession(TransferSession):
                 print([t.name for t in client.list_model_revisions_detail("alice/demo")])
             ```
         """
-        end = int(time.time()) + 1 if cutoff_timestamp is None else int(cutoff_timestamp)
+        end = validate_cutoff(cutoff_timestamp, "list_model_revisions")
         return self._revision_map(model_id, end, "list_model_revisions")[1]
 
-    def list_model_revisions(self, model_id: str, cutoff_timestamp: int | None = None) -> list[str]:
-        """Tag names created at or before `cutoff_timestamp` (None: now), newest first.
+    def list_model_revisions(
+        self, model_id: str, cutoff_timestamp: int | None = None, use_cookies: bool | CookieJar = False
+    ) -> list[str]:
+        """Tag names created at or before `cutoff_timestamp` (None: all), newest first.
+
+        Args:
+            model_id: "owner/name".
+            cutoff_timestamp: Whole epoch seconds, or None for all tags (see `list_model_revisions_detail`).
+            use_cookies: Accepted for the SDK's signature and ignored: the token authenticates every
+                request, and no cookie is ever sent or stored.
 
         Raises:
+            InvalidParameter: A bad model id, or a cutoff that is not whole epoch seconds.
             NotExistError: No such model.
 
         Example:
@@ -76,7 +100,7 @@ class RevisionSession(TransferSession):
                 print(client.list_model_revisions("alice/demo"))
             ```
         """
-        return [t.name for t in self.list_model_revisions_detail(model_id, cutoff_timestamp)]
+        return [t.name for t in self.list_model_revisions_detail(model_id, cutoff_timestamp, use_cookies)]
 
     def get_model_branches_and_tags_details(self, model_id: str) -> tuple[list[Revision], list[Revision]]:
         """Branches and tags (newest first) as `Revision` objects (with commit ids if the hub lists them).
@@ -91,8 +115,15 @@ class RevisionSession(TransferSession):
         """
         return self._revision_map(model_id, None, "get_model_branches_and_tags")
 
-    def get_model_branches_and_tags(self, model_id: str) -> tuple[list[str], list[str]]:
+    def get_model_branches_and_tags(
+        self, model_id: str, use_cookies: bool | CookieJar = False
+    ) -> tuple[list[str], list[str]]:
         """Branch names and tag names (tags newest first).
+
+        Args:
+            model_id: "owner/name".
+            use_cookies: Accepted for the SDK's signature and ignored: the token authenticates every
+                request, and no cookie is ever sent or stored.
 
         Raises:
             NotExistError: No such model.
@@ -265,6 +296,7 @@ class RevisionSession(TransferSession):
         revision: str | None = None,
         root: str | None = None,
         recursive: bool = False,
+        use_cookies: bool | CookieJar = False,
         headers: dict[str, str] | None = None,
     ) -> list[RepoFile]:
         """List a revision's files (and folder entries, `type == "tree"`).
@@ -278,6 +310,8 @@ class RevisionSession(TransferSession):
             revision: Branch, tag or commit id; `master` when None.
             root: Only below this folder (repo-relative, no leading '/').
             recursive: Descend into sub-folders.
+            use_cookies: Accepted for the SDK's signature and ignored: the token authenticates every
+                request, and no cookie is ever sent or stored.
             headers: Extra request headers.
 
         Returns:

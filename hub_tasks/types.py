@@ -264,6 +264,9 @@ def _invalid(exc: ValidationError) -> InvalidParameter:
     return InvalidParameter(f"{where}: {first['msg']}, got {first.get('input')!r}", operation="push_model")
 
 
+DEFAULT_COMMIT_MESSAGE = "upload model"
+
+
 class PushOptions(BaseModel):
     """What a publish is asked to do: everything but the model id, the folder and the progress callback.
 
@@ -280,9 +283,14 @@ class PushOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     visibility: int = Field(default=5, description="1 private, 3 internal, 5 public (used when the repo is created).")
-    license: str = Field(default="Apache License 2.0", description="License (used when the repo is created).")
+    license: str | None = Field(
+        default="Apache License 2.0",
+        description="License (used when the repo is created; None only when it exists, as the SDK documents).",
+    )
     chinese_name: str | None = Field(default=None, description="Display name (used when the repo is created).")
-    commit_message: str = Field(default="upload model", description="Message of the commit.")
+    commit_message: str = Field(
+        default=DEFAULT_COMMIT_MESSAGE, description="Message of the commit (None or empty: the default)."
+    )
     tag: str | None = Field(default=None, description="Tag the resulting commit (never moves an existing tag).")
     revision: str = Field(default="master", description="The branch to publish to.")
     original_model_id: str | None = Field(default=None, description="The base model (used when the repo is created).")
@@ -309,12 +317,25 @@ class PushOptions(BaseModel):
     def _visibility(cls, value: object) -> int:
         return validate_visibility(value, "push_model")
 
-    @field_validator("license", "commit_message", mode="before")
+    @field_validator("license", mode="before")
     @classmethod
-    def _text(cls, value: object, info: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
+    def _license(cls, value: object) -> str | None:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
             raise InvalidParameter(
-                f"{info.field_name} must be a non-empty string, got {value!r}", operation="push_model"
+                f"license must be a non-empty string, or None for a repo that exists, got {value!r}",
+                operation="push_model",
+            )
+        return value
+
+    @field_validator("commit_message", mode="before")
+    @classmethod
+    def _message(cls, value: object) -> str:
+        if value is None or value == "":
+            return DEFAULT_COMMIT_MESSAGE  # the SDK's "defaults to None" means its default message
+        if not isinstance(value, str) or not value.strip():  # blanks are more likely a bug than a wish
+            raise InvalidParameter(
+                f"commit_message must be a non-blank string, or None for the default, got {value!r}",
+                operation="push_model",
             )
         return value
 

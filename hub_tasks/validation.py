@@ -77,6 +77,23 @@ def validate_page(page_number: object, page_size: object, operation: str | None 
     return page_number, page_size
 
 
+def validate_cutoff(cutoff_timestamp: object, operation: str | None = None) -> int | None:
+    """None, or whole epoch seconds (an int, not a bool or a float).
+
+    Example:
+        >>> validate_cutoff(1700000000), validate_cutoff(None)
+        (1700000000, None)
+    """
+    if cutoff_timestamp is None:
+        return None
+    if isinstance(cutoff_timestamp, bool) or not isinstance(cutoff_timestamp, int) or cutoff_timestamp < 0:
+        raise InvalidParameter(
+            f"cutoff_timestamp {cutoff_timestamp!r} must be whole epoch seconds (an int >= 0), or None for all tags",
+            operation=operation,
+        )
+    return cutoff_timestamp
+
+
 def validate_owner(owner: object, operation: str | None = None) -> str:
     """An owner or group name (the part before '/' of a model id)."""
     if not isinstance(owner, str) or not NAME_RE.fullmatch(owner) or set(owner) == {"."}:

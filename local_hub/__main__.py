@@ -50,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list refs without CommitId in /revisions (clients then resolve each ref)",
     )
+    serve.add_argument(
+        "--clock-offset", type=float, default=0.0, help="seconds the hub's clock runs ahead (or behind, < 0)"
+    )
     serve.add_argument("--no-fsync", action="store_true", help="do not fsync blobs (faster, less durable)")
     serve.add_argument("--log-file", type=Path, help="write the access log here instead of stderr")
     return root
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         max_list_offset=args.max_list_offset,
         fsync=not args.no_fsync,
         revision_commit_ids=not args.no_revision_commit_ids,
+        clock_offset_seconds=args.clock_offset,
     )
     try:
         state = HubState(options)

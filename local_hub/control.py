@@ -71,6 +71,7 @@ class HubControl:
         """Add a user (and make it a member of `groups`)."""
         self._call("POST", "users", {"name": name, "token": token, "groups": groups or []})
 
-    def configure(self, **options: int | bool) -> dict[str, int | bool]:
-        """Change `tree_limit`, `max_list_offset` and/or `revision_commit_ids` while running."""
+    def configure(self, **options: float | bool) -> dict[str, float | bool]:
+        """Change `tree_limit`, `max_list_offset`, `revision_commit_ids` and/or `clock_offset_seconds`
+        while running."""
         return self._call("PUT", "config", options)

@@ -103,8 +103,8 @@ async def users(request: Request) -> JSONResponse:
 
 
 async def config(request: Request) -> JSONResponse:
-    """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n, "revision_commit_ids": bool}: change
-    server behaviour live."""
+    """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n, "revision_commit_ids": bool,
+    "clock_offset_seconds": s}: change server behaviour live."""
     _authorize(request)
     body = await json_body(request)
     options = hub_of(request).options
@@ -115,10 +115,16 @@ async def config(request: Request) -> JSONResponse:
         if not isinstance(body["revision_commit_ids"], bool):
             raise BadRequest("revision_commit_ids must be true or false")
         options.revision_commit_ids = body["revision_commit_ids"]
+    if "clock_offset_seconds" in body:
+        offset = body["clock_offset_seconds"]
+        if isinstance(offset, bool) or not isinstance(offset, (int, float)):
+            raise BadRequest("clock_offset_seconds must be a number of seconds")
+        options.clock_offset_seconds = float(offset)
     return JSONResponse(
         {
             "tree_limit": options.tree_limit,
             "max_list_offset": options.max_list_offset,
             "revision_commit_ids": options.revision_commit_ids,
+            "clock_offset_seconds": options.clock_offset_seconds,
         }
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ class HubOptions:
         fsync: Flush blobs and the database before acknowledging writes.
         revision_commit_ids: List each ref's `CommitId` in `/revisions` (UNCERTAIN on the real hub;
             off makes clients resolve every ref through `/commits`, the conservative reading).
+        clock_offset_seconds: Added to this machine's clock for every timestamp the hub hands out
+            (`CreatedAt`, the `EndTime` filter): a hub whose clock runs ahead (> 0) or behind.
     """
 
     data_dir: Path
@@ -39,6 +42,7 @@ class HubOptions:
     max_list_offset: int = 10_000
     fsync: bool = True
     revision_commit_ids: bool = True
+    clock_offset_seconds: float = 0.0
 
 
 class Stats:
@@ -99,7 +103,8 @@ class HubState:
     def __init__(self, options: HubOptions) -> None:
         self.options = options
         options.data_dir.mkdir(parents=True, exist_ok=True)
-        self.ids = IdSource(options.seed)
+        # The clock reads the option on every call, so PUT /_local_hub/config moves it live.
+        self.ids = IdSource(options.seed, clock=lambda: time.time() + options.clock_offset_seconds)
         self.blobs = BlobStore(options.data_dir / "blobs", fsync=options.fsync)
         self.store = Store(options.data_dir / "hub.db", self.blobs, self.ids)
         self.stats = Stats()

@@ -58,7 +58,7 @@ class PublishRequest(BaseModel):
     )
     revision: str = Field(default="master", pattern=REF, description="Branch to publish to (it must exist).")
     tag: str | None = Field(default=None, pattern=REF, description="Tag the new commit, e.g. v1.0 (never moved).")
-    commit_message: str = Field(default="upload model", min_length=1, description="Commit message.")
+    commit_message: str = Field(default="upload model", description="Commit message (empty: the default).")
     visibility: Visibility = Field(default=Visibility.public, description="Visibility if the repo is created.")
     license: str = Field(default="Apache License 2.0", min_length=1, description="License if the repo is created.")
     chinese_name: str | None = Field(default=None, description="Display name if the repo is created.")

@@ -9,6 +9,8 @@ written down in `runtime.py`.
 
 from __future__ import annotations
 
+from http.cookiejar import CookieJar
+
 from prefect import task
 from pydantic import SecretStr
 
@@ -278,14 +280,18 @@ def list_all_models(
 
 @task(**hub_task_options("List ModelScope model revisions"))
 def list_model_revisions(
-    model_id: str, cutoff_timestamp: int | None = None, modelscope_credentials: ModelScopeCredentials | None = None
+    model_id: str,
+    cutoff_timestamp: int | None = None,
+    use_cookies: bool | CookieJar = False,
+    modelscope_credentials: ModelScopeCredentials | None = None,
 ) -> list[str]:
-    """Tag names created at or before `cutoff_timestamp`, newest first; None means now (not the
-    SDK's release date, which hides newer tags).
+    """Tag names created at or before `cutoff_timestamp`, newest first; None means every tag up to the
+    hub's own "now" (not the SDK's release date, which hides newer tags).
 
     Args:
         model_id: "owner/name".
-        cutoff_timestamp: Epoch seconds.
+        cutoff_timestamp: Whole epoch seconds, or None.
+        use_cookies: Accepted for the SDK's signature and ignored: the token authenticates.
         modelscope_credentials: Credentials block; env vars when None.
 
     Returns:
@@ -305,17 +311,18 @@ def list_model_revisions(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        return client.list_model_revisions(model_id, cutoff_timestamp)
+        return client.list_model_revisions(model_id, cutoff_timestamp, use_cookies)
 
 
 @task(**hub_task_options("Get ModelScope branches and tags"))
 def get_model_branches_and_tags(
-    model_id: str, modelscope_credentials: ModelScopeCredentials | None = None
+    model_id: str, use_cookies: bool | CookieJar = False, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> tuple[list[str], list[str]]:
     """Branch names and tag names (tags newest first).
 
     Args:
         model_id: "owner/name".
+        use_cookies: Accepted for the SDK's signature and ignored: the token authenticates.
         modelscope_credentials: Credentials block; env vars when None.
 
     Returns:
@@ -336,7 +343,7 @@ def get_model_branches_and_tags(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        return client.get_model_branches_and_tags(model_id)
+        return client.get_model_branches_and_tags(model_id, use_cookies)
 
 
 @task(**hub_task_options("Get ModelScope model files"))
@@ -345,6 +352,7 @@ def get_model_files(
     revision: str | None = None,
     root: str | None = None,
     recursive: bool = False,
+    use_cookies: bool | CookieJar = False,
     headers: dict[str, str] | None = None,
     modelscope_credentials: ModelScopeCredentials | None = None,
 ) -> list[RepoFile]:
@@ -355,6 +363,7 @@ def get_model_files(
         revision: Branch, tag or commit; master when None.
         root: Only below this folder.
         recursive: Descend into sub-folders.
+        use_cookies: Accepted for the SDK's signature and ignored: the token authenticates.
         headers: Extra request headers.
         modelscope_credentials: Credentials block; env vars when None.
 
@@ -377,7 +386,7 @@ def get_model_files(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        return client.get_model_files(model_id, revision, root, recursive, headers)
+        return client.get_model_files(model_id, revision, root, recursive, use_cookies, headers)
 
 
 @task(**hub_task_options("Tag a ModelScope model"))

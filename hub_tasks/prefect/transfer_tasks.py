@@ -83,9 +83,9 @@ def push_model(
     model_id: str,
     model_dir: str,
     visibility: int = 5,
-    license: str = "Apache License 2.0",
+    license: str | None = "Apache License 2.0",
     chinese_name: str | None = None,
-    commit_message: str = "upload model",
+    commit_message: str | None = "upload model",
     tag: str | None = None,
     revision: str = "master",
     original_model_id: str | None = None,
@@ -104,9 +104,9 @@ def push_model(
         model_id: "owner/name"; created when missing.
         model_dir: The folder (with a configuration.json).
         visibility: 1 private, 3 internal, 5 public (for a new repo).
-        license: License (for a new repo).
+        license: License (for a new repo); None only when the repo exists.
         chinese_name: Display name (for a new repo).
-        commit_message: Commit message.
+        commit_message: Commit message; None or "" for the default, "upload model".
         tag: Tag the resulting commit.
         revision: Branch to publish to (the hub's HTTP API cannot create branches).
         original_model_id: Base model (for a new repo).

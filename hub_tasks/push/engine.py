@@ -145,6 +145,13 @@ class Publisher:
                     operation="push_model",
                     model_id=self.model_id,
                 )
+            if self.options.license is None:
+                raise InvalidParameter(
+                    f"{self.model_id} does not exist and license=None: a new repo needs a license, "
+                    "e.g. license='Apache License 2.0'",
+                    operation="push_model",
+                    model_id=self.model_id,
+                )
             return RemoteState(exists=False)
         branches, tags = hub.get_model_branches_and_tags(self.model_id)
         if revision not in branches:
@@ -169,6 +176,7 @@ class Publisher:
         if remote.exists:
             return
         o = self.options
+        assert o.license is not None, "_read_remote refuses license=None for a repo it must create"
         try:
             self.hub.create_model(self.model_id, o.visibility, o.license, o.chinese_name, o.original_model_id or "")
             self.created_repo = True
