@@ -333,6 +333,7 @@ class HubClient(RevisionSession):
         original_model_id: str | None = None,
         ignore_file_pattern: str | Iterable[str] | None = None,
         *,
+        ignore_patterns: str | Iterable[str] | None = None,
         delete_missing: bool = True,
         max_workers: int | None = None,
         progress: Callable[[ProgressEvent], None] | None = None,
@@ -356,7 +357,10 @@ class HubClient(RevisionSession):
             tag: Tag the resulting commit (never moves an existing tag).
             revision: The branch to publish to.
             original_model_id: The base model (used when the repo is created).
-            ignore_file_pattern: A glob or list of globs matched against relative paths and names.
+            ignore_file_pattern: A regular expression or list of them (the seed's meaning), searched in each
+                relative path, e.g. `r"checkpoint-\\d+"`; matching files are left out and kept on the hub.
+            ignore_patterns: Globs (e.g. `"*.log"`) matched against each relative path and name, as SDK
+                1.40's `upload_folder` takes them; matching files are left out and kept on the hub.
             delete_missing: Delete remote files that are not in the folder (default, like git push).
             max_workers: Parallel blob uploads (default: settings.upload_max_workers).
             progress: Called with a `ProgressEvent` as bytes are hashed and sent.
@@ -391,6 +395,7 @@ class HubClient(RevisionSession):
             revision=revision,
             original_model_id=original_model_id,
             ignore_file_pattern=ignore_file_pattern,
+            ignore_patterns=ignore_patterns,
             delete_missing=delete_missing,
             max_workers=max_workers,
             hash_cache=hash_cache,
@@ -428,6 +433,7 @@ class HubClient(RevisionSession):
         revision: str = "master",
         ignore_file_pattern: str | Iterable[str] | None = None,
         *,
+        ignore_patterns: str | Iterable[str] | None = None,
         delete_missing: bool = True,
         hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
     ) -> int:
@@ -455,6 +461,7 @@ class HubClient(RevisionSession):
             ignore_file_pattern,
             delete_missing=delete_missing,
             hash_cache=hash_cache,
+            ignore_patterns=ignore_patterns,
         )
 
     # -- downloads -----------------------------------------------------------------------------

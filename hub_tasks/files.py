@@ -1,4 +1,4 @@
-"""Local-file primitives shared by the push and download engines: glob patterns and streaming sha256.
+"""Local-file primitives shared by the push and download engines: path patterns and streaming sha256.
 
 A leaf: it imports only `errors`, so both engines use one copy of each rule.
 """
@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from hub_tasks.errors import InvalidParameter
 
@@ -40,6 +42,51 @@ def normalize_patterns(patterns: str | Iterable[str] | None, what: str = "ignore
     if not all(isinstance(p, str) and p for p in result):
         raise InvalidParameter(f"{what} must be a glob string or a list of glob strings, got {patterns!r}")
     return result
+
+
+def normalize_regexes(patterns: str | Iterable[str] | None, what: str = "ignore_file_pattern") -> list[str]:
+    """One regular expression or a list of them, each compiled once to refuse a bad one early.
+
+    Example:
+        >>> normalize_regexes(r"checkpoint-\\d+"), normalize_regexes(None)
+        (['checkpoint-\\\\d+'], [])
+    """
+    if patterns is None:
+        return []
+    result = [patterns] if isinstance(patterns, str) else list(patterns) if isinstance(patterns, Iterable) else None
+    if result is None or not all(isinstance(p, str) and p for p in result):
+        raise InvalidParameter(f"{what} must be a regular expression or a list of them, got {patterns!r}")
+    for pattern in result:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise InvalidParameter(
+                f"{what} {pattern!r} is not a valid regular expression ({exc}); for globs such as '*.log' "
+                "use ignore_patterns"
+            ) from None
+    return result
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """Which relative paths a publish leaves alone: the seed's regular expressions and globs.
+
+    `ignore_file_pattern` (the seed's name) holds regular expressions, searched (`re.search`) in the
+    POSIX path relative to the folder, so the seed's top-level names (`r"checkpoint-\\d+"`) still
+    match; `ignore_patterns` holds globs, matched against the path or its last component, as SDK
+    1.40's `upload_folder` takes them.
+
+    Example:
+        >>> rules = IgnoreRules(regexes=(r"checkpoint-\\d+",), globs=("*.log",))
+        >>> rules("checkpoint-12/w.bin"), rules("logs/run.log"), rules("model.bin")
+        (True, True, False)
+    """
+
+    regexes: tuple[str, ...] = ()
+    globs: tuple[str, ...] = ()
+
+    def __call__(self, rel: str) -> bool:
+        return any(re.search(p, rel) for p in self.regexes) or matches(rel, self.globs)
 
 
 def sha256_file(path: str, on_bytes: Callable[[int], None] | None = None) -> str:

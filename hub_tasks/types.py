@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub_tasks.errors import InvalidParameter
-from hub_tasks.files import normalize_patterns
+from hub_tasks.files import IgnoreRules, normalize_patterns, normalize_regexes
 from hub_tasks.validation import COMMIT_ID_RE, validate_ref, validate_tag, validate_visibility
 
 
@@ -275,9 +275,9 @@ class PushOptions(BaseModel):
     before any request.
 
     Example:
-        >>> options = PushOptions(tag="v1.0", ignore_file_pattern="*.log")
-        >>> options.revision, options.tag, options.ignore_file_pattern
-        ('master', 'v1.0', ('*.log',))
+        >>> options = PushOptions(tag="v1.0", ignore_file_pattern=r"checkpoint-\\d+", ignore_patterns="*.log")
+        >>> options.revision, options.tag, options.ignore_file_pattern, options.ignore_patterns
+        ('master', 'v1.0', ('checkpoint-\\\\d+',), ('*.log',))
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -295,7 +295,14 @@ class PushOptions(BaseModel):
     revision: str = Field(default="master", description="The branch to publish to.")
     original_model_id: str | None = Field(default=None, description="The base model (used when the repo is created).")
     ignore_file_pattern: tuple[str, ...] = Field(
-        default=(), description="Globs matched against relative paths and names; matching files are left out."
+        default=(),
+        description="Regular expressions (the seed's meaning) searched in each relative path, e.g. "
+        r"'checkpoint-\d+'; matching files are left out of the publish and never deleted from the hub.",
+    )
+    ignore_patterns: tuple[str, ...] = Field(
+        default=(),
+        description="Globs matched against each relative path and name, e.g. '*.log' or 'runs/*'; matching "
+        "files are left out of the publish and never deleted from the hub.",
     )
     delete_missing: bool = Field(default=True, description="Delete remote files that are not in the folder.")
     max_workers: int | None = Field(default=None, description="Parallel blob uploads (None: the settings' default).")
@@ -351,8 +358,18 @@ class PushOptions(BaseModel):
 
     @field_validator("ignore_file_pattern", mode="before")
     @classmethod
-    def _ignore(cls, value: object) -> tuple[str, ...]:
-        return tuple(normalize_patterns(value))  # type: ignore[arg-type]
+    def _regexes(cls, value: object) -> tuple[str, ...]:
+        return tuple(normalize_regexes(value))  # type: ignore[arg-type]
+
+    @field_validator("ignore_patterns", mode="before")
+    @classmethod
+    def _globs(cls, value: object) -> tuple[str, ...]:
+        return tuple(normalize_patterns(value, "ignore_patterns"))  # type: ignore[arg-type]
+
+    @property
+    def ignored(self) -> IgnoreRules:
+        """The paths this publish leaves alone, locally and on the hub."""
+        return IgnoreRules(self.ignore_file_pattern, self.ignore_patterns)
 
     @field_validator("allow_secret_files", mode="before")
     @classmethod

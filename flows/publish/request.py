@@ -65,7 +65,16 @@ class PublishRequest(BaseModel):
     original_model_id: str | None = Field(
         default=None, pattern=rf"^{NAME}/{NAME}$", description="Base model this one was trained from."
     )
-    ignore_patterns: list[str] = Field(default_factory=list, description="Globs of files to leave out.")
+    ignore_file_pattern: list[str] = Field(
+        default_factory=list,
+        description=r"Regular expressions (as the SDK's push_model takes them) searched in each file's path "
+        r"relative to the folder, e.g. checkpoint-\d+ or \.tmp$; matching files are left out and kept on the hub.",
+    )
+    ignore_patterns: list[str] = Field(
+        default_factory=list,
+        description="Globs matched against each file's relative path and name, e.g. *.log or runs/*; matching "
+        "files are left out and kept on the hub.",
+    )
     delete_missing: bool = Field(default=True, description="Remove hub files that are not in the folder.")
     rollback_new_repo: bool = Field(
         default=True, description="Delete the repo again if this run created it and the push failed."
@@ -103,7 +112,8 @@ class PublishRequest(BaseModel):
             tag=self.tag,
             revision=self.revision,
             original_model_id=self.original_model_id,
-            ignore_file_pattern=self.ignore_patterns,
+            ignore_file_pattern=self.ignore_file_pattern,
+            ignore_patterns=self.ignore_patterns,
             delete_missing=self.delete_missing,
         )
 

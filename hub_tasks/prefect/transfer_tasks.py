@@ -94,8 +94,9 @@ def push_model(
     delete_missing: bool = True,
     max_workers: int | None = None,
     allow_secret_files: bool | list[str] = False,
+    ignore_patterns: str | list[str] | None = None,
 ) -> PushResult:
-    """Publish a folder so `revision` holds exactly its files; only changes are sent; verified.
+    r"""Publish a folder so `revision` holds exactly its files; only changes are sent; verified.
 
     A retry after a transient failure resumes cheaply: blobs the hub already has are not sent again.
     Progress goes to a Prefect progress artifact and to the run log.
@@ -110,11 +111,14 @@ def push_model(
         tag: Tag the resulting commit.
         revision: Branch to publish to (the hub's HTTP API cannot create branches).
         original_model_id: Base model (for a new repo).
-        ignore_file_pattern: Glob or list of globs to leave out.
+        ignore_file_pattern: Regular expression or list of them (the seed's meaning), searched in each
+            relative path, e.g. `r"checkpoint-\d+"`; matching files are left out and kept on the hub.
         modelscope_credentials: Credentials block; env vars when None.
         delete_missing: Remove remote files that are not in the folder.
         max_workers: Parallel blob uploads.
         allow_secret_files: True, or globs of secret-looking files allowed to be published.
+        ignore_patterns: Globs (e.g. `"*.log"`), as SDK 1.40's `upload_folder` takes them; matching files
+            are left out and kept on the hub.
 
     Returns:
         A `PushResult` (commit id None for a no-op).
@@ -144,6 +148,7 @@ def push_model(
         revision=revision,
         original_model_id=original_model_id,
         ignore_file_pattern=ignore_file_pattern,
+        ignore_patterns=ignore_patterns,
         delete_missing=delete_missing,
         max_workers=max_workers,
         allow_secret_files=allow_secret_files,
@@ -205,6 +210,7 @@ def verify_model_folder(
     ignore_file_pattern: str | list[str] | None = None,
     delete_missing: bool = True,
     modelscope_credentials: ModelScopeCredentials | None = None,
+    ignore_patterns: str | list[str] | None = None,
 ) -> int:
     """Check that a revision holds exactly a folder's files (paths, sizes, sha256).
 
@@ -212,9 +218,11 @@ def verify_model_folder(
         model_id: "owner/name".
         model_dir: The local folder.
         revision: Branch, tag or commit to check.
-        ignore_file_pattern: Globs left out of the comparison.
-        delete_missing: Also require that the hub has no extra files.
+        ignore_file_pattern: Regular expressions (searched in relative paths) left out of the comparison.
+        delete_missing: Also require that the hub has no extra files (top-level dot entries and ignored
+            paths excepted).
         modelscope_credentials: Credentials block; env vars when None.
+        ignore_patterns: Globs left out of the comparison.
 
     Returns:
         How many files matched.
@@ -234,7 +242,14 @@ def verify_model_folder(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        return client.verify_folder(model_id, model_dir, revision, ignore_file_pattern, delete_missing=delete_missing)
+        return client.verify_folder(
+            model_id,
+            model_dir,
+            revision,
+            ignore_file_pattern,
+            delete_missing=delete_missing,
+            ignore_patterns=ignore_patterns,
+        )
 
 
 @task(**hub_task_options("Fetch a meta file from a URL", TRANSFER_TIMEOUT_SECONDS))

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter, VerificationError
-from hub_tasks.files import normalize_patterns
+from hub_tasks.files import IgnoreRules, normalize_patterns, normalize_regexes
 from hub_tasks.push.hashcache import HashCache, default_cache_path
 from hub_tasks.push.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
 from hub_tasks.push.progress import Progress
@@ -119,10 +119,10 @@ class Publisher:
         self._counter_lock = threading.Lock()
 
     # -- 1. checks ------------------------------------------------------------------------------
-    def _validate(self) -> list[str]:
+    def _validate(self) -> IgnoreRules:
         """The model id (the options validated themselves when they were built)."""
         validate_model_id(self.model_id, "push_model")
-        return list(self.options.ignore_file_pattern)
+        return self.options.ignored
 
     def _open_cache(self) -> HashCache:
         return open_hash_cache(self.options.hash_cache)
@@ -355,7 +355,7 @@ class Publisher:
             self._hash_and_upload(files, cache, remote, defer=remote.tag_commit is not None)
         finally:
             cache.close()
-        first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing)
+        first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore)
         self._check_tag(plan, remote)
         commits: list[str] = []
         head = remote.head
@@ -374,7 +374,7 @@ class Publisher:
             # The tree of that very commit: a listing by branch name could already show a later commit.
             remote = RemoteState(exists=True, head=head, tree=self._remote_files(head))
             self.timings["verify"] += time.perf_counter() - step
-            problems = tree_differences(self.manifest, remote.tree, self.options.delete_missing)
+            problems = tree_differences(self.manifest, remote.tree, self.options.delete_missing, ignore)
             if not problems:
                 break
             if head != commits[-1]:
@@ -389,7 +389,7 @@ class Publisher:
                 self.model_id,
                 len(problems),
             )
-            plan = plan_push(self.manifest, remote.tree, self.options.delete_missing)
+            plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore)
         else:
             raise ConcurrentChangeError(
                 f"a concurrent change was detected and {REPAIR_ROUNDS} repairs did not converge",
@@ -449,6 +449,7 @@ def verify_folder(
     delete_missing: bool = True,
     hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
     allow_secret_files: bool | Iterable[str] = False,
+    ignore_patterns: str | Iterable[str] | None = None,
 ) -> int:
     """Check that `revision` holds exactly the folder's files (paths, sizes, sha256); returns how many.
 
@@ -458,12 +459,15 @@ def verify_folder(
     folder = check_folder(model_dir)
     cache = open_hash_cache(hash_cache)
     try:
-        files = scan_folder(folder, normalize_patterns(ignore_file_pattern), allow_secret_files, cache.files())
+        ignore = IgnoreRules(
+            tuple(normalize_regexes(ignore_file_pattern)), tuple(normalize_patterns(ignore_patterns, "ignore_patterns"))
+        )
+        files = scan_folder(folder, ignore, allow_secret_files, cache.files())
         manifest = {f.path: (cache.hash(f)[0], f.size) for f in files}
     finally:
         cache.close()
     remote = {f.path: f for f in hub.get_model_files(model_id, revision, recursive=True) if f.is_file}
-    problems = tree_differences(manifest, remote, delete_missing)
+    problems = tree_differences(manifest, remote, delete_missing, ignore)
     if problems:
         raise VerificationError(
             f"{revision} differs from {folder}: {'; '.join(problems[:20])}"

@@ -1,11 +1,16 @@
 """The pure part of a publish: which files go as LFS blobs, what changes, and how commits are split.
 
-No I/O here; `upload.py` feeds it hashes and listings and executes what it returns.
+No I/O here; `engine.py` feeds it hashes and listings and executes what it returns.
+
+The mirror rule lives here too: a publish with `delete_missing` deletes the remote files the folder
+lacks, but only those it manages (`managed`): never a top-level dot entry (`.gitattributes` that the
+hub writes itself, `.gitignore`, ...; the seed never deleted them either), and never a path the
+publish's ignore rules match ("ignored" means "not managed by this publish", not "delete it").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from hub_tasks.types import CommitOperation, FileChange, RepoFile
@@ -101,10 +106,26 @@ class PushPlan:
         return sorted(self.uploads + self.deletes, key=lambda c: c.path)
 
 
+def managed(path: str, ignored: Callable[[str], bool] = lambda _: False) -> bool:
+    """Whether a mirror publish may delete the remote file `path` when the folder lacks it.
+
+    Example:
+        >>> managed("weights/a.bin"), managed(".gitattributes"), managed("sub/.keep")
+        (True, False, True)
+        >>> managed("logs/run.log", lambda p: p.endswith(".log"))
+        False
+    """
+    return not path.split("/", 1)[0].startswith(".") and not ignored(path)
+
+
 def plan_push(
-    local: Mapping[str, tuple[str, int]], remote: Mapping[str, RepoFile], delete_missing: bool = True
+    local: Mapping[str, tuple[str, int]],
+    remote: Mapping[str, RepoFile],
+    delete_missing: bool = True,
+    ignored: Callable[[str], bool] = lambda _: False,
 ) -> PushPlan:
-    """Compare the folder's manifest (path -> (sha256, size)) with the remote files.
+    """Compare the folder's manifest (path -> (sha256, size)) with the remote files; with
+    `delete_missing`, the remote files the folder lacks are deleted when `managed`.
 
     Example:
         >>> plan = plan_push({"a.txt": ("0" * 64, 1)}, {})
@@ -122,7 +143,8 @@ def plan_push(
         plan.uploads.append(FileChange(path=path, change=change, size=size, sha256=sha, lfs=is_lfs(path, size)))
     if delete_missing:
         for path in sorted(set(remote) - set(local)):
-            plan.deletes.append(FileChange(path=path, change="deleted", size=remote[path].size))
+            if managed(path, ignored):
+                plan.deletes.append(FileChange(path=path, change="deleted", size=remote[path].size))
     return plan
 
 
@@ -165,9 +187,13 @@ def to_operation(change: FileChange, content: bytes | None = None) -> CommitOper
 
 
 def tree_differences(
-    local: Mapping[str, tuple[str, int]], remote: Mapping[str, RepoFile], delete_missing: bool = True
+    local: Mapping[str, tuple[str, int]],
+    remote: Mapping[str, RepoFile],
+    delete_missing: bool = True,
+    ignored: Callable[[str], bool] = lambda _: False,
 ) -> list[str]:
-    """Human-readable differences between the manifest and a remote listing (empty when equal)."""
+    """Human-readable differences between the manifest and a remote listing (empty when equal); a
+    remote file the publish does not manage is no difference."""
     problems = []
     for path, (sha, size) in sorted(local.items()):
         theirs = remote.get(path)
@@ -178,5 +204,9 @@ def tree_differences(
                 f"{path}: hub has {theirs.size} bytes sha256 {theirs.sha256[:12]}, local {size} bytes sha256 {sha[:12]}"
             )
     if delete_missing:
-        problems.extend(f"{path}: on the hub but not in the folder" for path in sorted(set(remote) - set(local)))
+        problems.extend(
+            f"{path}: on the hub but not in the folder"
+            for path in sorted(set(remote) - set(local))
+            if managed(path, ignored)
+        )
     return problems

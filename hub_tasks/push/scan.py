@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from hub_tasks.errors import InvalidParameter
-from hub_tasks.files import matches
+from hub_tasks.files import IgnoreRules, matches
 
 CONFIG_FILE = "configuration.json"
 SKIPPED_DIRS = frozenset({".git", ".cache"})
@@ -83,20 +83,19 @@ def check_folder(model_dir: str | os.PathLike[str]) -> Path:
 
 def scan_folder(
     folder: Path,
-    ignore: Iterable[str] = (),
+    ignored: Callable[[str], bool] = IgnoreRules(),
     allow_secret_files: bool | Iterable[str] = False,
     skip_paths: Iterable[str] = (),
 ) -> list[LocalFile]:
     """Every file to publish, sorted by repo path.
 
     Skips `.git/`, `.cache/`, the SDK's upload state files, `skip_paths` (our own cache files),
-    and anything matching `ignore` (against the relative path and the basename).
+    and every folder or file whose relative path `ignored` (an `IgnoreRules`) accepts.
 
     Raises:
         InvalidParameter: A symlink leads outside the folder; a file looks like a secret and was
             not allowed; a file cannot be read; a path is not valid UTF-8.
     """
-    ignore = list(ignore)
     skip = {os.path.realpath(p) for p in skip_paths}
     files: list[LocalFile] = []
     # The real folders above each folder still to walk: a link to one of them would loop forever. A link to
@@ -111,14 +110,14 @@ def scan_folder(
             d
             for d in dirnames
             if d not in SKIPPED_DIRS
-            and not matches(str(rel_dir / d) if str(rel_dir) != "." else d, ignore)
+            and not ignored(str(rel_dir / d) if str(rel_dir) != "." else d)
             and os.path.realpath(os.path.join(dirpath, d)) not in chain
         )
         above.update((os.path.join(dirpath, d), chain) for d in dirnames)
         for name in sorted(filenames):
             rel = name if str(rel_dir) == "." else f"{rel_dir}/{name}"
             full = os.path.join(dirpath, name)
-            if name in SKIPPED_FILES or matches(rel, ignore) or os.path.realpath(full) in skip:
+            if name in SKIPPED_FILES or ignored(rel) or os.path.realpath(full) in skip:
                 continue
             files.append(_local_file(folder, rel, full, allow_secret_files))
     return sorted(files, key=lambda f: f.path)

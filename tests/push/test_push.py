@@ -153,10 +153,39 @@ def test_ignore_patterns_match_relative_paths_and_basenames(
 ):
     files = {"train.log": "l", "logs/deep/run.log": "l", "logs/keep.txt": "k", "a/b/scratch.tmp": "t", "a/b/c.txt": "c"}
     folder = make_folder(tmp_path / "model", {**files, "weights.bin": blob(100)})
-    result = push(alice, "alice/ignore", folder, None, ignore_file_pattern=pattern)
+    result = push(alice, "alice/ignore", folder, None, ignore_patterns=pattern)
     published = set(remote(alice, "alice/ignore"))
     assert published == set(manifest(folder)) - ignored
     assert {c.path for c in result.changes} == published
+
+
+def test_ignore_file_pattern_is_a_regex_as_in_the_seed_and_ignored_remote_files_are_kept(
+    hub: RunningHub, alice: HubClient, tmp_path: Path
+):
+    files = {"checkpoint-100/w.bin": blob(10), "checkpoint-200/w.bin": blob(10), "model.bin": blob(10)}
+    folder = make_folder(tmp_path / "model", files)
+    push(alice, "alice/regex", folder, None, ignore_patterns="*.bin")  # only the config
+    push(alice, "alice/regex", folder, None)  # everything
+    assert set(remote(alice, "alice/regex")) == set(manifest(folder))
+    # A seed user's regex leaves the checkpoints out of the publish, and out of its deletes too.
+    (folder / "model.bin").write_bytes(blob(10))
+    result = push(alice, "alice/regex", folder, None, ignore_file_pattern=r"checkpoint-\d+")
+    assert {c.path for c in result.changes} == {"model.bin"}
+    assert set(remote(alice, "alice/regex")) == set(manifest(folder))
+    alice.verify_folder("alice/regex", folder, ignore_file_pattern=r"checkpoint-\d+", hash_cache=None)
+
+
+def test_a_mirror_publish_keeps_the_remote_top_level_dot_entries(hub: RunningHub, alice: HubClient, tmp_path: Path):
+    hub_files = {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n", ".github/ci.yml": "on: push\n"}
+    push(alice, "alice/dots", make_folder(tmp_path / "v1", {**hub_files, "a.txt": "a"}), None)
+    result = push(alice, "alice/dots", make_folder(tmp_path / "v2", {"b.txt": "b"}), None)
+    assert {(c.path, c.change) for c in result.changes} == {("a.txt", "deleted"), ("b.txt", "added")}
+    assert set(remote(alice, "alice/dots")) == {"configuration.json", "b.txt", *hub_files}
+    # Unchanged folder: no commit, and verification passes with the hub's dot files in place.
+    assert push(alice, "alice/dots", tmp_path / "v2", None).noop
+    # A folder with its own .gitattributes replaces the hub's.
+    mine = make_folder(tmp_path / "v3", {"b.txt": "b", ".gitattributes": "*.pt filter=lfs diff=lfs merge=lfs -text\n"})
+    assert {c.path for c in push(alice, "alice/dots", mine, None).changes} == {".gitattributes"}
 
 
 # -- tags and branches ---------------------------------------------------------------------------

@@ -108,10 +108,16 @@ def test_bad_max_workers(hub: RunningHub, alice: HubClient, tmp_path: Path, work
     refused(hub, lambda: push(alice, "alice/m", folder, None, max_workers=workers), "max_workers")
 
 
-@pytest.mark.parametrize("pattern", [123, [1], ["*.log", None], [""], b"*.log", 1.5])
-def test_bad_ignore_pattern_type(hub: RunningHub, alice: HubClient, tmp_path: Path, pattern: Any) -> None:
+@pytest.mark.parametrize("pattern", [123, [1], [r"\.log$", None], [""], b".log", 1.5, "*.log", "(unclosed"])
+def test_bad_ignore_file_pattern(hub: RunningHub, alice: HubClient, tmp_path: Path, pattern: Any) -> None:
     folder = model_folder(tmp_path / "model", lfs=0)
     refused(hub, lambda: push(alice, "alice/m", folder, None, ignore_file_pattern=pattern), "ignore_file_pattern")
+
+
+@pytest.mark.parametrize("pattern", [123, [1], ["*.log", None], [""], b"*.log", 1.5])
+def test_bad_ignore_patterns_type(hub: RunningHub, alice: HubClient, tmp_path: Path, pattern: Any) -> None:
+    folder = model_folder(tmp_path / "model", lfs=0)
+    refused(hub, lambda: push(alice, "alice/m", folder, None, ignore_patterns=pattern), "ignore_patterns")
 
 
 @pytest.mark.parametrize(
@@ -178,7 +184,7 @@ def test_secret_looking_files_may_be_allowed(hub: RunningHub, alice: HubClient, 
     # a list allows only what it names ...
     refused(hub, lambda: push(alice, "alice/m", folder, None, allow_secret_files=["*.pem"]), r"\.env")
     # ... an ignore pattern leaves a file out instead ...
-    push(alice, "alice/m", folder, None, allow_secret_files=["*.pem"], ignore_file_pattern=".env")
+    push(alice, "alice/m", folder, None, allow_secret_files=["*.pem"], ignore_patterns=".env")
     assert set(remote(alice, "alice/m")) == {"configuration.json", "certs/ca.pem"}
     # ... and True allows every one of them.
     push(alice, "alice/m", folder, None, allow_secret_files=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub_tasks import InvalidParameter
-from hub_tasks.files import normalize_patterns, sha256_file
+from hub_tasks.files import IgnoreRules, normalize_patterns, normalize_regexes, sha256_file
 from hub_tasks.push.hashcache import HashCache
 from hub_tasks.push.plan import (
     COMMIT_MAX_ACTIONS,
@@ -20,12 +20,13 @@ from hub_tasks.push.plan import (
     LFS_THRESHOLD,
     commit_batches,
     is_lfs,
+    managed,
     plan_push,
     to_operation,
     tree_differences,
 )
 from hub_tasks.push.scan import LocalFile, check_folder, scan_folder
-from hub_tasks.types import FileChange, RepoFile
+from hub_tasks.types import FileChange, PushOptions, RepoFile
 
 CONFIG = b'{"framework": "pytorch"}'
 
@@ -225,12 +226,56 @@ def test_scan_ignore_patterns_match_relative_paths_basenames_and_folders(tmp_pat
     folder = folder_with(
         tmp_path / "m", {"x.log": "", "deep/y.log": "", "logs/keep.txt": "", "out/ckpt/a.pt": "", "out/b.pt": ""}
     )
-    paths = lambda ignore: [f.path for f in scan_folder(folder, ignore)]  # noqa: E731
+    paths = lambda globs: [f.path for f in scan_folder(folder, IgnoreRules(globs=tuple(globs)))]  # noqa: E731
     assert paths(["*.log"]) == ["configuration.json", "logs/keep.txt", "out/b.pt", "out/ckpt/a.pt"]
     assert paths(["logs"]) == ["configuration.json", "deep/y.log", "out/b.pt", "out/ckpt/a.pt", "x.log"]
     assert paths(["out/ckpt"]) == ["configuration.json", "deep/y.log", "logs/keep.txt", "out/b.pt", "x.log"]
     assert paths(["deep/*", "out/b.pt"]) == ["configuration.json", "logs/keep.txt", "out/ckpt/a.pt", "x.log"]
     assert paths(["out/*.pt"]) == ["configuration.json", "deep/y.log", "logs/keep.txt", "x.log"]  # fnmatch: * spans /
+
+
+def test_scan_ignore_regexes_are_searched_in_relative_paths(tmp_path: Path) -> None:
+    files = {"checkpoint-12/w.bin": "", "checkpoint-x/w.bin": "", "runs/checkpoint-3.pt": "", "a.tmp": "", "b.txt": ""}
+    folder = folder_with(tmp_path / "m", files)
+    paths = lambda regexes: [f.path for f in scan_folder(folder, IgnoreRules(regexes=tuple(regexes)))]  # noqa: E731
+    # the seed's top-level names (a folder is left out whole) ... and a match anywhere in the path
+    assert paths([r"checkpoint-\d+"]) == ["a.tmp", "b.txt", "checkpoint-x/w.bin", "configuration.json"]
+    assert paths([r"^checkpoint-\d+$"]) == [
+        "a.tmp",
+        "b.txt",
+        "checkpoint-x/w.bin",
+        "configuration.json",
+        "runs/checkpoint-3.pt",
+    ]
+    assert paths([r"\.tmp$", "^b"]) == [
+        "checkpoint-12/w.bin",
+        "checkpoint-x/w.bin",
+        "configuration.json",
+        "runs/checkpoint-3.pt",
+    ]
+
+
+@pytest.mark.parametrize("bad", ["*.log", "(", "[a-"])
+def test_an_invalid_regex_is_refused_and_points_to_globs(bad: str) -> None:
+    with pytest.raises(InvalidParameter, match=r"not a valid regular expression.*ignore_patterns"):
+        normalize_regexes(bad)
+    with pytest.raises(InvalidParameter, match="ignore_file_pattern"):
+        PushOptions(ignore_file_pattern=[bad])
+
+
+def test_a_mirror_plan_never_deletes_top_level_dot_entries_or_ignored_paths() -> None:
+    local = {"a.txt": (sha("a.txt"), 1)}
+    remote = {
+        p: repo_file(p, sha(p), 1)
+        for p in ("a.txt", ".gitattributes", ".github/workflow.yml", "sub/.keep", "logs/run.log", "old.bin")
+    }
+    ignored = IgnoreRules(regexes=(r"^logs/",))
+    assert [c.path for c in plan_push(local, remote, ignored=ignored).deletes] == ["old.bin", "sub/.keep"]
+    assert tree_differences(local, remote, ignored=ignored) == [
+        f"{p}: on the hub but not in the folder" for p in ("old.bin", "sub/.keep")
+    ]
+    assert managed("weights/a.bin") and not managed(".gitattributes")
+    assert not managed("x.log", ignored=lambda p: True)
 
 
 def test_scan_skips_the_given_paths(tmp_path: Path) -> None:
@@ -268,7 +313,7 @@ def test_scan_refuses_secret_looking_files(tmp_path: Path, name: str) -> None:
         scan_folder(folder)
     assert name in [f.path for f in scan_folder(folder, allow_secret_files=True)]
     assert name in [f.path for f in scan_folder(folder, allow_secret_files=[name.rsplit("/", 1)[-1]])]
-    assert name not in [f.path for f in scan_folder(folder, ignore=[name])]
+    assert name not in [f.path for f in scan_folder(folder, IgnoreRules(globs=(name,)))]
     with pytest.raises(InvalidParameter):
         scan_folder(folder, allow_secret_files=["nothing-matches"])
 
