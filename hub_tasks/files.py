@@ -27,6 +27,18 @@ def matches(rel: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def _string_list(patterns: str | Iterable[str] | None, what: str, kind: str) -> list[str]:
+    """One non-empty string or an iterable of them as a list; anything else names `what` and `kind`."""
+    if patterns is None:
+        return []
+    if isinstance(patterns, str):
+        return [patterns]
+    result = list(patterns) if isinstance(patterns, Iterable) else [patterns]  # e.g. 123: refused below
+    if not all(isinstance(p, str) and p for p in result):
+        raise InvalidParameter(f"{what} must be {kind}, got {patterns!r}")
+    return result
+
+
 def normalize_patterns(patterns: str | Iterable[str] | None, what: str = "ignore_file_pattern") -> list[str]:
     """One glob or a list of globs as a list; anything else is an `InvalidParameter`.
 
@@ -34,14 +46,7 @@ def normalize_patterns(patterns: str | Iterable[str] | None, what: str = "ignore
         >>> normalize_patterns("*.log"), normalize_patterns(None), normalize_patterns(("a", "b/*"))
         (['*.log'], [], ['a', 'b/*'])
     """
-    if patterns is None:
-        return []
-    if isinstance(patterns, str):
-        return [patterns]
-    result = list(patterns) if isinstance(patterns, Iterable) else [patterns]  # e.g. 123: refused below
-    if not all(isinstance(p, str) and p for p in result):
-        raise InvalidParameter(f"{what} must be a glob string or a list of glob strings, got {patterns!r}")
-    return result
+    return _string_list(patterns, what, "a glob string or a list of glob strings")
 
 
 def normalize_regexes(patterns: str | Iterable[str] | None, what: str = "ignore_file_pattern") -> list[str]:
@@ -51,11 +56,7 @@ def normalize_regexes(patterns: str | Iterable[str] | None, what: str = "ignore_
         >>> normalize_regexes(r"checkpoint-\\d+"), normalize_regexes(None)
         (['checkpoint-\\\\d+'], [])
     """
-    if patterns is None:
-        return []
-    result = [patterns] if isinstance(patterns, str) else list(patterns) if isinstance(patterns, Iterable) else None
-    if result is None or not all(isinstance(p, str) and p for p in result):
-        raise InvalidParameter(f"{what} must be a regular expression or a list of them, got {patterns!r}")
+    result = _string_list(patterns, what, "a regular expression or a list of them")
     for pattern in result:
         try:
             re.compile(pattern)
@@ -84,6 +85,15 @@ class IgnoreRules:
 
     regexes: tuple[str, ...] = ()
     globs: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(
+        cls, ignore_file_pattern: str | Iterable[str] | None, ignore_patterns: str | Iterable[str] | None
+    ) -> IgnoreRules:
+        """The rules from the two arguments as callers pass them, each checked (`InvalidParameter`)."""
+        return cls(
+            tuple(normalize_regexes(ignore_file_pattern)), tuple(normalize_patterns(ignore_patterns, "ignore_patterns"))
+        )
 
     def __call__(self, rel: str) -> bool:
         return any(re.search(p, rel) for p in self.regexes) or matches(rel, self.globs)

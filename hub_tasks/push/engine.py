@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter, VerificationError
-from hub_tasks.files import IgnoreRules, normalize_patterns, normalize_regexes
+from hub_tasks.files import IgnoreRules
 from hub_tasks.push.hashcache import HashCache, default_cache_path
 from hub_tasks.push.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
 from hub_tasks.push.progress import Progress
@@ -456,12 +456,10 @@ def verify_folder(
     Raises:
         VerificationError: Any difference, listed path by path.
     """
+    ignore = IgnoreRules.parse(ignore_file_pattern, ignore_patterns)
     folder = check_folder(model_dir)
     cache = open_hash_cache(hash_cache)
     try:
-        ignore = IgnoreRules(
-            tuple(normalize_regexes(ignore_file_pattern)), tuple(normalize_patterns(ignore_patterns, "ignore_patterns"))
-        )
         files = scan_folder(folder, ignore, allow_secret_files, cache.files())
         manifest = {f.path: (cache.hash(f)[0], f.size) for f in files}
     finally:
