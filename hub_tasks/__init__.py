@@ -83,6 +83,7 @@ __all__ = [
 from hub_tasks.prefect.credentials import ModelScopeCredentials
 from hub_tasks.prefect.runtime import retry_if_transient
 from hub_tasks.prefect.tasks import (
+    create_branch,
     create_model,
     create_tag,
     delete_model,
@@ -106,6 +107,7 @@ from hub_tasks.prefect.transfer_tasks import (
 
 __all__ += [
     "ModelScopeCredentials",
+    "create_branch",
     "create_model",
     "create_tag",
     "delete_model",

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from hub_tasks.branches import create_branch
 from hub_tasks.download import REUSE, download_model, fetch_meta_files_from_url
 from hub_tasks.errors import (
     InvalidParameter,
@@ -94,6 +95,38 @@ class HubClient(RevisionSession):
         return LoginResult(
             username=data.get("Username") or "", email=data.get("Email") or "", git_token_issued=bool(git)
         )
+
+    # -- branches ------------------------------------------------------------------------------
+    def create_branch(
+        self, model_id: str, branch: str, from_revision: str = "master", *, exist_ok: bool = False
+    ) -> str:
+        """Create a branch at the commit `from_revision` points at; returns that commit id.
+
+        The hub's HTTP API has no branch call, so this is one ref update over its git endpoint
+        (`{endpoint}/{owner}/{name}.git`) with the git token login issues (logging in first when
+        needed); no objects are sent. The git token never appears in a log, error or result.
+
+        Args:
+            model_id: "owner/name".
+            branch: The new branch (git check-ref-format rules; not `HEAD`, not a tag's name).
+            from_revision: A branch or tag, or the commit id at the head of one.
+            exist_ok: Return the existing branch's commit instead of raising `AlreadyExistsError`.
+
+        Raises:
+            InvalidParameter: A bad name, a name equal to a tag, or a missing `from_revision`,
+                before anything is written.
+            AlreadyExistsError: The branch exists (unless `exist_ok`).
+            RequestError: The hub's git endpoint refused; its reason is in the message.
+
+        Example:
+            ```python
+            from hub_tasks import HubClient
+
+            with HubClient(endpoint=URL, token=TOKEN) as client:
+                print(client.create_branch("alice/demo", "dev", from_revision="master"))
+            ```
+        """
+        return create_branch(self, model_id, branch, from_revision, exist_ok=exist_ok, login=self.login)
 
     # -- models --------------------------------------------------------------------------------
     def create_model(
@@ -344,8 +377,9 @@ class HubClient(RevisionSession):
 
         Only changed files are sent; blobs the hub already has are never re-sent (which is also
         what makes a publish that died half-way resume cheaply); an unchanged folder makes no
-        commit. Unlike the seed's git-based push_model, the hub's HTTP API cannot create
-        branches: `revision` must be `master` or an existing branch.
+        commit. As in the seed, a `revision` that does not exist is created as a branch from
+        `master`'s head (one ref update over the hub's git endpoint, `create_branch`) right before
+        the first commit, so a publish that fails earlier leaves no branch behind.
 
         Args:
             model_id: "owner/name"; created (with visibility, license, names) when missing.
@@ -355,7 +389,7 @@ class HubClient(RevisionSession):
             chinese_name: Display name (used when the repo is created).
             commit_message: Message of the commit; None or "" for the default, "upload model".
             tag: Tag the resulting commit (never moves an existing tag).
-            revision: The branch to publish to.
+            revision: The branch to publish to; a missing one is created from `master`'s head.
             original_model_id: The base model (used when the repo is created).
             ignore_file_pattern: A regular expression or list of them (the seed's meaning), searched in each
                 relative path, e.g. `r"checkpoint-\\d+"`; matching files are left out and kept on the hub.
@@ -371,7 +405,8 @@ class HubClient(RevisionSession):
             A `PushResult`: commit id (None for a no-op), counts, bytes sent and reused, timings.
 
         Raises:
-            InvalidParameter: Bad arguments or folder, a tag as revision, a missing branch (before any write).
+            InvalidParameter: Bad arguments or folder, a tag as revision, a branch name git refuses, or a
+                missing branch in a repo with no commit on `master` to start it from (before any write).
             NotLoginError: No token, or an invalid one.
             AlreadyExistsError: The tag already points at another commit (before any upload).
             ConcurrentChangeError: Someone else changed the revision during the publish.
@@ -414,7 +449,7 @@ class HubClient(RevisionSession):
         """`push_model` with its options as one typed `PushOptions` (what the Prefect layer passes on).
 
         Raises:
-            InvalidParameter: Bad id or folder, a tag as revision, a missing branch (before any write).
+            InvalidParameter: Bad id or folder, a tag as revision, a branch that cannot be made (before any write).
 
         Example:
             ```python

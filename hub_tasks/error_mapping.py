@@ -125,6 +125,8 @@ def raise_for_hub_response(
     body = payload or {}
     request_id = body.get("RequestId") or body.get("request_id") or response.headers.get("x-request-id")
     message = next((body[k] for k in ("Message", "message", "msg", "error", "detail") if body.get(k)), "")
+    if not message and payload is None and response.headers.get("content-type", "").startswith("text/plain"):
+        message = response.text.strip()  # git's smart-HTTP endpoints explain a refusal in plain text
     message = redact(str(message), secrets)[:500] or (response.reason or "no message")
     code = body.get("Code", body.get("code"))
     fields = {

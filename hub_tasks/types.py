@@ -292,7 +292,9 @@ class PushOptions(BaseModel):
         default=DEFAULT_COMMIT_MESSAGE, description="Message of the commit (None or empty: the default)."
     )
     tag: str | None = Field(default=None, description="Tag the resulting commit (never moves an existing tag).")
-    revision: str = Field(default="master", description="The branch to publish to.")
+    revision: str = Field(
+        default="master", description="The branch to publish to; a missing one is created from master's head."
+    )
     original_model_id: str | None = Field(default=None, description="The base model (used when the repo is created).")
     ignore_file_pattern: tuple[str, ...] = Field(
         default=(),
@@ -401,6 +403,7 @@ class PushResult(HubResult):
         bytes_uploaded: Blob bytes sent to the hub.
         bytes_reused: Blob bytes the hub already had (never sent).
         bytes_inline: Bytes of small files sent inline in commits.
+        created_branch: The target branch did not exist and was created from master's head.
         timings: Seconds per phase: scan, hash, upload, commit, verify.
     """
 
@@ -410,6 +413,7 @@ class PushResult(HubResult):
     commit_id: str | None
     commit_ids: list[str] = Field(default_factory=list)
     created_repo: bool = False
+    created_branch: bool = False
     tag: str | None = None
     files_added: int = 0
     files_changed: int = 0

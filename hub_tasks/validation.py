@@ -37,10 +37,37 @@ def validate_ref(value: object, what: str = "revision", operation: str | None = 
     """A branch or tag name: non-empty, no whitespace, no '..', none of git's forbidden characters."""
     if not isinstance(value, str) or not value:
         raise InvalidParameter(f"{what} must be a non-empty string, got {value!r}", operation=operation)
-    if _REF_BAD.search(value) or value.startswith(("/", ".", "-")) or value.endswith(("/", ".", ".lock")):
+    parts = value.split("/")
+    if (
+        _REF_BAD.search(value)
+        or value.startswith(("/", "-"))
+        or value.endswith(("/", "."))
+        or value == "@"
+        or any(part.startswith(".") or part.endswith(".lock") for part in parts)
+    ):
         raise InvalidParameter(
-            f"{what} {value!r} is not a valid name: no whitespace, '..', '//', '@{{', or any of ~^:?*[\\, "
-            "and no leading or trailing '/' or '.'",
+            f"{what} {value!r} is not a valid name (git check-ref-format): no whitespace, '..', '//', '@{{', "
+            "or any of ~^:?*[\\, no part starting with '.' or ending with '.lock', no leading '/' or '-', "
+            "no trailing '/' or '.'",
+            operation=operation,
+        )
+    return value
+
+
+def validate_branch(branch: object, operation: str | None = None) -> str:
+    """A name for a new branch: a valid ref that git would not read as something else.
+
+    Refused on top of `validate_ref`: `HEAD`, a name starting with `refs/`, and a 40-hex name
+    (it would read as a commit id).
+
+    Example:
+        >>> validate_branch("release/1.x")
+        'release/1.x'
+    """
+    value = validate_ref(branch, "branch", operation)
+    if value == "HEAD" or value.startswith("refs/") or COMMIT_ID_RE.fullmatch(value):
+        raise InvalidParameter(
+            f"branch {value!r} would be read as something else than a branch name; choose a name such as 'dev'",
             operation=operation,
         )
     return value

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from local_hub.hub_files import HUB_FILES_MODES
 from local_hub.server import bind, make_server, url_of
 from local_hub.state import HubOptions, HubState
 
@@ -53,6 +54,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--clock-offset", type=float, default=0.0, help="seconds the hub's clock runs ahead (or behind, < 0)"
     )
+    serve.add_argument(
+        "--gitattributes",
+        choices=HUB_FILES_MODES,
+        default="on-create",
+        help="when the hub injects its .gitattributes: in a first commit at creation (default), "
+        "with the first content commit, or never",
+    )
     serve.add_argument("--no-fsync", action="store_true", help="do not fsync blobs (faster, less durable)")
     serve.add_argument("--log-file", type=Path, help="write the access log here instead of stderr")
     return root
@@ -76,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         fsync=not args.no_fsync,
         revision_commit_ids=not args.no_revision_commit_ids,
         clock_offset_seconds=args.clock_offset,
+        gitattributes=args.gitattributes,
     )
     try:
         state = HubState(options)

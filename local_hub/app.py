@@ -12,6 +12,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from local_hub import routes_admin as admin
+from local_hub import routes_git as git
 from local_hub import routes_models as models
 from local_hub import routes_repo as repo
 from local_hub.envelope import error_response
@@ -22,6 +23,7 @@ from local_hub.state import HubState
 log = logging.getLogger("local_hub")
 M = "/api/v1/models/{owner}/{name}"
 R = "/api/v1/repos/{repo_type}/{owner}/{name}"
+G = "/{owner}/{name}.git"  # git smart HTTP, the old `Repository` clone URL (§14, §14.1)
 
 # Route names are what the control plane's request counters and fault rules refer to.
 ROUTES = [
@@ -46,6 +48,9 @@ ROUTES = [
     Route("/api/v1/repos/internalAccelerationInfo", repo.acceleration_info, methods=["GET"], name="acceleration_info"),
     Route("/api/v1/datasets", repo.not_emulated, methods=["GET", "POST", "PUT"], name="datasets"),
     Route("/api/v1/datasets/{rest:path}", repo.not_emulated, methods=["GET", "POST", "PUT", "DELETE"], name="datasets"),
+    Route(f"{G}/info/refs", git.info_refs, methods=["GET"], name="git_info_refs"),
+    Route(f"{G}/git-receive-pack", git.receive_pack, methods=["POST"], name="git_receive_pack"),
+    Route(f"{G}/git-upload-pack", git.upload_pack, methods=["POST"], name="git_upload_pack"),
     Route("/_local_hub/health", admin.health, methods=["GET"], name="health"),
     Route("/_local_hub/stats", admin.stats, methods=["GET"], name="admin_stats"),
     Route("/_local_hub/reset", admin.reset, methods=["POST"], name="admin_reset"),

@@ -71,7 +71,7 @@ class HubControl:
         """Add a user (and make it a member of `groups`)."""
         self._call("POST", "users", {"name": name, "token": token, "groups": groups or []})
 
-    def configure(self, **options: float | bool) -> dict[str, float | bool]:
-        """Change `tree_limit`, `max_list_offset`, `revision_commit_ids` and/or `clock_offset_seconds`
-        while running."""
+    def configure(self, **options: float | bool | str) -> dict[str, float | bool | str]:
+        """Change `tree_limit`, `max_list_offset`, `revision_commit_ids`, `clock_offset_seconds` and/or
+        `gitattributes` (`on-create`, `on-first-commit`, `off`) while running."""
         return self._call("PUT", "config", options)

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from local_hub.envelope import hub_of, json_body
 from local_hub.errors import BadRequest, Forbidden, NotFound
+from local_hub.hub_files import hub_files_mode
 from local_hub.routes_models import int_param
 from local_hub.store import validate_name, validate_ref_name
 
@@ -104,7 +105,7 @@ async def users(request: Request) -> JSONResponse:
 
 async def config(request: Request) -> JSONResponse:
     """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n, "revision_commit_ids": bool,
-    "clock_offset_seconds": s}: change server behaviour live."""
+    "clock_offset_seconds": s, "gitattributes": mode}: change server behaviour live."""
     _authorize(request)
     body = await json_body(request)
     options = hub_of(request).options
@@ -120,11 +121,17 @@ async def config(request: Request) -> JSONResponse:
         if isinstance(offset, bool) or not isinstance(offset, (int, float)):
             raise BadRequest("clock_offset_seconds must be a number of seconds")
         options.clock_offset_seconds = float(offset)
+    if "gitattributes" in body:
+        try:
+            options.gitattributes = hub_files_mode(body["gitattributes"])
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
     return JSONResponse(
         {
             "tree_limit": options.tree_limit,
             "max_list_offset": options.max_list_offset,
             "revision_commit_ids": options.revision_commit_ids,
             "clock_offset_seconds": options.clock_offset_seconds,
+            "gitattributes": options.gitattributes,
         }
     )

@@ -158,6 +158,8 @@ async def create_model(request: Request) -> JSONResponse:
         chinese_name=texts["ChineseName"],
         description=texts["Description"],
         original_model_id=original,
+        author=user,
+        gitattributes=hub_of(request).options.gitattributes,
     )
     # Data must be an object, never a string (§Op 2); its real content is UNCERTAIN.
     return legacy_ok(request, {"Id": repo.id, "Path": repo.owner, "Name": repo.name})

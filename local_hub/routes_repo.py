@@ -424,7 +424,9 @@ async def commit(request: Request) -> JSONResponse:
         )
     parsed = [parse_action(a) for a in actions]
     hub = hub_of(request)
-    made = await run_in_threadpool(hub.store.commit, repo, revision, message, user, parsed)
+    made = await run_in_threadpool(
+        hub.store.commit, repo, revision, message, user, parsed, gitattributes=hub.options.gitattributes
+    )
     hub.stats.add("commits")
     return legacy_ok(request, {"oid": made.id})
 

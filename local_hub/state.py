@@ -11,6 +11,7 @@ from pathlib import Path
 from local_hub.blobs import BlobStore
 from local_hub.clock import IdSource
 from local_hub.fault_rules import FaultTable
+from local_hub.hub_files import HubFilesMode
 from local_hub.store import Store
 
 
@@ -31,6 +32,8 @@ class HubOptions:
             off makes clients resolve every ref through `/commits`, the conservative reading).
         clock_offset_seconds: Added to this machine's clock for every timestamp the hub hands out
             (`CreatedAt`, the `EndTime` filter): a hub whose clock runs ahead (> 0) or behind.
+        gitattributes: When the hub injects its `.gitattributes` (`hub_files`): `on-create`,
+            `on-first-commit` or `off` (UNCERTAIN on the real hub, so every mode is tested).
     """
 
     data_dir: Path
@@ -43,6 +46,7 @@ class HubOptions:
     fsync: bool = True
     revision_commit_ids: bool = True
     clock_offset_seconds: float = 0.0
+    gitattributes: HubFilesMode = "on-create"
 
 
 class Stats:

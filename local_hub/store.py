@@ -20,6 +20,7 @@ from pathlib import Path
 from local_hub.blobs import BlobStore, is_sha256
 from local_hub.clock import IdSource
 from local_hub.errors import AlreadyExists, BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
+from local_hub.hub_files import GITATTRIBUTES, GITATTRIBUTES_PATH, INITIAL_COMMIT_MESSAGE, HubFilesMode
 
 MAX_COMMIT_ACTIONS = 2000  # protocol.md §10.5: more is a 422
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")  # fullmatch: "$" would let a trailing newline in
@@ -268,6 +269,21 @@ class Store:
         row = self._db().execute("SELECT * FROM users WHERE token = ?", (token,)).fetchone()
         return User(row["name"], row["token"], row["email"], row["git_token"]) if row else None
 
+    def user_for_git_token(self, git_token: str) -> User | None:
+        """The user owning this git token (login's `Data.AccessToken`, sent by git as a password), or None.
+
+        Every user's token is compared, each in constant time and with no early exit, so how long a
+        wrong token takes says nothing about how close it came or whose it nearly was.
+        """
+        import hmac  # here rather than at the top: this method is the module's only use of it
+
+        presented = git_token.encode()
+        found = None
+        for row in self._db().execute("SELECT * FROM users").fetchall():
+            if hmac.compare_digest(row["git_token"].encode(), presented) and found is None:
+                found = User(row["name"], row["token"], row["email"], row["git_token"])
+        return found
+
     def may_write_as(self, user: User | None, owner: str) -> bool:
         """True when `user` is `owner` or a member of the group `owner`."""
         if user is None:
@@ -297,9 +313,17 @@ class Store:
         chinese_name: str = "",
         description: str = "",
         original_model_id: str = "",
+        author: User | None = None,
+        gitattributes: HubFilesMode = "off",
     ) -> Repo:
-        """Create an empty repo; the caller checks permissions and duplicates are the caller's 400."""
+        """Create a repo; the caller checks permissions and duplicates are the caller's 400.
+
+        With `gitattributes="on-create"` (and an `author`), the repo starts with one commit on `master`
+        holding the hub's `.gitattributes`, in the same transaction as the repo row.
+        """
         now = self.ids.now()
+        initial = gitattributes == "on-create" and author is not None
+        initial_blob = self.blobs.put_bytes(GITATTRIBUTES) if initial else ""
         with self._write() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO repos(owner, name, visibility, license, chinese_name, description,"
@@ -309,8 +333,13 @@ class Store:
             if cur.rowcount == 0:
                 # The real hub's duplicate answer: 400, business code 10010101001, this text (§Op 2).
                 raise AlreadyExists(f"该名称已被注册使用，请重新命名 (model {owner}/{name} already exists)")
-        repo = self.find_repo(owner, name)
-        assert repo is not None
+            repo = self.find_repo(owner, name)
+            assert repo is not None
+            if initial:
+                action = CommitAction("create", GITATTRIBUTES_PATH, size=len(GITATTRIBUTES))
+                self._commit_in(
+                    db, repo, "master", INITIAL_COMMIT_MESSAGE, author, [action], {GITATTRIBUTES_PATH: initial_blob}
+                )
         return repo
 
     def find_repo(self, owner: str, name: str) -> Repo | None:
@@ -474,11 +503,22 @@ class Store:
         )
         return TreeEntry(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7]) if row else None
 
-    def commit(self, repo: Repo, branch: str, message: str, author: User, actions: list[CommitAction]) -> Commit:
+    def commit(
+        self,
+        repo: Repo,
+        branch: str,
+        message: str,
+        author: User,
+        actions: list[CommitAction],
+        *,
+        gitattributes: HubFilesMode = "off",
+    ) -> Commit:
         """Apply `actions` on top of `branch` as one new commit, atomically.
 
         The first commit of an empty repo creates `master`; any other missing branch, or a tag,
         is refused with the hub's own message (protocol.md §10.6, ModelScope issues #1470, #1582).
+        With `gitattributes="on-first-commit"` the repo's first commit also gets the hub's
+        `.gitattributes`, unless it brings its own.
 
         Raises:
             BadRequest: Not a branch; a delete of a missing path; an lfs blob the store lacks; a
@@ -495,35 +535,55 @@ class Store:
         inline = {
             a.path: self.blobs.put_bytes(a.content) for a in actions if a.kind == "normal" and a.action != "delete"
         }
+        if gitattributes == "on-first-commit" and all(a.path != GITATTRIBUTES_PATH for a in actions):
+            inline[GITATTRIBUTES_PATH] = self.blobs.put_bytes(GITATTRIBUTES)
         with self._write() as db:
-            head = db.execute(
-                "SELECT commit_id FROM refs WHERE repo_id = ? AND kind = 'branch' AND name = ?", (repo.id, branch)
-            ).fetchone()
-            if head is None:
-                any_commit = db.execute("SELECT 1 FROM commits WHERE repo_id = ? LIMIT 1", (repo.id,)).fetchone()
-                if branch != "master" or any_commit:
-                    raise BadRequest("You can only create or edit files when you are on a branch")
-            parent = head[0] if head else None
-            files = {e.path: (e.sha256, e.size, e.is_lfs, e.last_commit) for e in (self.tree(parent) if parent else [])}
-            new_id = self.ids.commit_id()
-            self._apply(files, actions, inline, new_id)
-            now = self.ids.now()
+            return self._commit_in(db, repo, branch, message, author, actions, inline, gitattributes=gitattributes)
+
+    def _commit_in(
+        self,
+        db: sqlite3.Connection,
+        repo: Repo,
+        branch: str,
+        message: str,
+        author: User,
+        actions: list[CommitAction],
+        inline: dict[str, str],
+        *,
+        gitattributes: HubFilesMode = "off",
+    ) -> Commit:
+        """`commit` inside an open write transaction; `inline` maps inline paths to stored blobs."""
+        head = db.execute(
+            "SELECT commit_id FROM refs WHERE repo_id = ? AND kind = 'branch' AND name = ?", (repo.id, branch)
+        ).fetchone()
+        if head is None:
+            any_commit = db.execute("SELECT 1 FROM commits WHERE repo_id = ? LIMIT 1", (repo.id,)).fetchone()
+            if branch != "master" or any_commit:
+                raise BadRequest("You can only create or edit files when you are on a branch")
+        parent = head[0] if head else None
+        files = {e.path: (e.sha256, e.size, e.is_lfs, e.last_commit) for e in (self.tree(parent) if parent else [])}
+        if parent is None and gitattributes == "on-first-commit" and all(a.path != GITATTRIBUTES_PATH for a in actions):
+            # on-first-commit: the hub adds its file to the repo's first content commit.
+            actions = [*actions, CommitAction("create", GITATTRIBUTES_PATH, size=len(GITATTRIBUTES))]
+        new_id = self.ids.commit_id()
+        self._apply(files, actions, inline, new_id)
+        now = self.ids.now()
+        db.execute(
+            "INSERT INTO commits(id, repo_id, parent, message, author, email, created_at) VALUES (?,?,?,?,?,?,?)",
+            (new_id, repo.id, parent, message, author.name, author.email, now),
+        )
+        db.executemany(
+            "INSERT INTO tree(commit_id, path, sha256, size, is_lfs, last_commit) VALUES (?,?,?,?,?,?)",
+            [(new_id, p, sha, size, int(lfs), last) for p, (sha, size, lfs, last) in files.items()],
+        )
+        if parent is None:
+            self._add_ref(db, repo, "branch", branch, new_id)
+        else:
             db.execute(
-                "INSERT INTO commits(id, repo_id, parent, message, author, email, created_at) VALUES (?,?,?,?,?,?,?)",
-                (new_id, repo.id, parent, message, author.name, author.email, now),
+                "UPDATE refs SET commit_id = ? WHERE repo_id = ? AND kind = 'branch' AND name = ?",
+                (new_id, repo.id, branch),
             )
-            db.executemany(
-                "INSERT INTO tree(commit_id, path, sha256, size, is_lfs, last_commit) VALUES (?,?,?,?,?,?)",
-                [(new_id, p, sha, size, int(lfs), last) for p, (sha, size, lfs, last) in files.items()],
-            )
-            if parent is None:
-                self._add_ref(db, repo, "branch", branch, new_id)
-            else:
-                db.execute(
-                    "UPDATE refs SET commit_id = ? WHERE repo_id = ? AND kind = 'branch' AND name = ?",
-                    (new_id, repo.id, branch),
-                )
-            db.execute("UPDATE repos SET updated_at = ? WHERE id = ?", (now, repo.id))
+        db.execute("UPDATE repos SET updated_at = ? WHERE id = ?", (now, repo.id))
         return Commit(new_id, parent, message, author.name, author.email, now)
 
     def _apply(

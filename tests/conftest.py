@@ -47,10 +47,25 @@ def hub_process() -> Iterator[RunningHub]:
         yield RunningHub(process.url, HubControl(process.url, ADMIN_TOKEN), tmp / "data", tmp / "hub.log", process)
 
 
+# When the hub writes its own `.gitattributes` is not known (local_hub/hub_files.py), so the publish,
+# download, publish-flow and SDK-compatibility tests run once per mode; the others see a hub that writes
+# none (their subject is not the hub's own files, and their exact trees and histories stay simple).
+HUB_FILE_MODES = ("on-create", "on-first-commit", "off")
+EVERY_MODE = ("push", "download", "compat", "test_publish_flow.py")  # folders, and single modules
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = Path(metafunc.definition.path)
+    if "hub" in metafunc.fixturenames and {path.parent.name, path.name} & set(EVERY_MODE):
+        metafunc.parametrize("hub", HUB_FILE_MODES, indirect=True, ids=[f"gitattributes-{m}" for m in HUB_FILE_MODES])
+
+
 @pytest.fixture
-def hub(hub_process: RunningHub) -> RunningHub:
-    """The session hub with a clean slate: no repos, no faults, zeroed counters."""
+def hub(hub_process: RunningHub, request: pytest.FixtureRequest) -> RunningHub:
+    """The session hub with a clean slate: no repos, no faults, zeroed counters, and the hub's own
+    `.gitattributes` in the mode the test is parametrized with (`off` when it is not)."""
     hub_process.control.reset(state=True)
+    hub_process.control.configure(gitattributes=getattr(request, "param", "off"))
     return hub_process
 
 

@@ -23,9 +23,10 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.events import MODEL_PUBLISHED, emit_model_event, model_asset_key
 from flows.publish.request import PublishLock, PublishRequest
-from hub_tasks import ModelScopeCredentials, PushResult, login, model_exists, push_folder
+from hub_tasks import HubClient, ModelScopeCredentials, PushResult, login, model_exists, push_folder
 from hub_tasks.prefect.concurrency import model_lock
 from hub_tasks.prefect.runtime import artifact_key, hub_client, run_logger
+from hub_tasks.push.plan import managed
 from hub_tasks.push.scan import check_folder
 
 MAX_TABLE_ROWS = 200
@@ -41,6 +42,7 @@ EVENT_FIELDS = {
     "bytes_uploaded",
     "bytes_reused",
     "created_repo",
+    "created_branch",
 }
 
 
@@ -57,12 +59,29 @@ def write_lock(model_id: str, lock: PublishLock) -> Iterator[None]:
 # Called when the publish has finally failed, not from a Prefect transaction's on_rollback hook: a
 # transaction is rolled back by the first failed attempt of a task in it, so the hook deleted the repo
 # while the push still had retries, and a retry then re-created it and left it behind.
+def _holds_content(client: HubClient, model_id: str) -> bool:
+    """Whether a repo holds anything but what the hub put there by itself.
+
+    Empty means: no tag, no branch but master, and master (when there) is one commit of only the
+    hub's own top-level dot files: some hubs start a repo with a `.gitattributes` commit
+    (local_hub/hub_files.py), so "has commits" would make emptiness depend on the hub.
+    """
+    branches, tags = client.get_model_branches_and_tags(model_id)
+    if tags or set(branches) - {"master"}:
+        return True
+    if not branches:
+        return False
+    if len(client.list_commits(model_id, "master", 1, 2)) > 1:
+        return True
+    return any(managed(f.path) for f in client.get_model_files(model_id, "master", recursive=True) if f.is_file)
+
+
 def _delete_created_model(model_id: str, credentials: ModelScopeCredentials | None) -> None:
     """Undo a repo this run created, but only while it is still empty (never delete content)."""
     with hub_client(credentials) as client:
         if not client.model_exists(model_id):  # the push failed before it created the repo
             return
-        if client.resolve_ref_or_none(model_id, "master") is not None:
+        if _holds_content(client, model_id):
             run_logger().warning("kept %s: the failed run left commits in it", model_id)
             return
         client.delete_model(model_id, confirm=model_id)
@@ -85,6 +104,7 @@ def _report(request: PublishRequest, result: PushResult) -> str:
         f"| bytes | {result.bytes_uploaded:,} sent, {result.bytes_reused:,} already on the hub, "
         f"{result.bytes_inline:,} inline |",
         f"| new repo | {'yes' if result.created_repo else 'no'} |",
+        f"| new branch | {'yes' if result.created_branch else 'no'} |",
         "",
     ]
     if result.changes:

@@ -56,7 +56,9 @@ class PublishRequest(BaseModel):
         description="Folder to publish; it must hold a configuration.json.",
         json_schema_extra={"position": 1},
     )
-    revision: str = Field(default="master", pattern=REF, description="Branch to publish to (it must exist).")
+    revision: str = Field(
+        default="master", pattern=REF, description="Branch to publish to; a missing one is created from master's head."
+    )
     tag: str | None = Field(default=None, pattern=REF, description="Tag the new commit, e.g. v1.0 (never moved).")
     commit_message: str = Field(default="upload model", description="Commit message (empty: the default).")
     visibility: Visibility = Field(default=Visibility.public, description="Visibility if the repo is created.")

@@ -422,6 +422,49 @@ def create_tag(
         return client.create_tag(model_id, tag, revision)
 
 
+@task(**hub_task_options("Create a ModelScope branch"))
+def create_branch(
+    model_id: str,
+    branch: str,
+    from_revision: str = "master",
+    modelscope_credentials: ModelScopeCredentials | None = None,
+    *,
+    exist_ok: bool = False,
+) -> str:
+    """Create a branch at the commit `from_revision` points at; returns that commit id.
+
+    The hub's HTTP API has no branch call, so this is one ref update over its git endpoint with the
+    git token login issues (the task logs in first); no objects are sent, and the git token never
+    appears in logs, errors or results. A retry after a lost answer finds the branch and returns it.
+
+    Args:
+        model_id: "owner/name".
+        branch: The new branch (git check-ref-format rules; not `HEAD`, not an existing tag's name).
+        from_revision: A branch or tag, or the commit id at the head of one.
+        modelscope_credentials: Credentials block; env vars when None.
+        exist_ok: Return an existing branch's commit instead of failing.
+
+    Returns:
+        The commit id the branch points at.
+
+    Raises:
+        InvalidParameter: A bad name, a name equal to a tag, or a missing `from_revision` (before any write).
+        AlreadyExistsError: The branch exists (unless `exist_ok`).
+
+    Example:
+        ```python
+        from prefect import flow
+        from hub_tasks import ModelScopeCredentials, create_branch
+
+        @flow
+        def open_dev(model_id: str):
+            return create_branch(model_id, "dev", modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME"))
+        ```
+    """
+    with hub_client(modelscope_credentials) as client:
+        return client.create_branch(model_id, branch, from_revision, exist_ok=exist_ok)
+
+
 @task(**hub_task_options("Get ModelScope refs with commit ids"))
 def get_model_refs(model_id: str, modelscope_credentials: ModelScopeCredentials | None = None) -> list[Revision]:
     """Every branch and tag of a model with the commit id it points at.

@@ -109,7 +109,7 @@ def push_model(
         chinese_name: Display name (for a new repo).
         commit_message: Commit message; None or "" for the default, "upload model".
         tag: Tag the resulting commit.
-        revision: Branch to publish to (the hub's HTTP API cannot create branches).
+        revision: Branch to publish to; a missing one is created from master's head (over git).
         original_model_id: Base model (for a new repo).
         ignore_file_pattern: Regular expression or list of them (the seed's meaning), searched in each
             relative path, e.g. `r"checkpoint-\d+"`; matching files are left out and kept on the hub.

@@ -4,13 +4,14 @@ Order of work (each step fails before the next touches the hub):
 
 1. check the arguments and the folder (configuration.json, symlinks, secret-looking files);
 2. scan it deterministically;
-3. read the remote state (does the repo exist, is `revision` a branch, its tree, the tag);
+3. read the remote state (does the repo exist, is `revision` a branch, its tree, the tag); a
+   missing branch will start from master's head (the seed's promise);
 4. hash files in threads through the hash cache while blobs the hub lacks are negotiated (LFS
    batch, 64 per request) and streamed up in parallel, so uploads overlap hashing;
 5. plan: changed files are committed, missing ones deleted, identical ones left alone; an empty
    plan is a no-op (no commit, no blob request);
-6. commit once (split only by the hub's limits); a commit whose answer is lost is checked, never
-   blindly re-sent;
+6. create the repo and the missing branch (over git, `create_branch`) if needed, then commit once
+   (split only by the hub's limits); a commit whose answer is lost is checked, never blindly re-sent;
 7. verify the remote tree against the manifest; repair a commit that landed on top of a
    concurrent one, or raise `ConcurrentChangeError` when someone committed after us;
 8. tag the commit.
@@ -40,13 +41,14 @@ from hub_tasks.push.progress import Progress
 from hub_tasks.push.scan import LocalFile, check_folder, scan_folder
 from hub_tasks.settings import HubSettings
 from hub_tasks.types import CommitOperation, FileChange, ProgressEvent, PushOptions, PushResult, RepoFile
-from hub_tasks.validation import validate_model_id
+from hub_tasks.validation import validate_branch, validate_model_id
 from hub_tasks.wire.session import T
 from hub_tasks.wire.transfer import LFS_BATCH_MAX
 
 log = logging.getLogger("hub_tasks.push.engine")
 DEFAULT_HASH_CACHE = "default"
 REPAIR_ROUNDS = 2
+DEFAULT_BRANCH = "master"  # the hub's default branch, which a missing target branch starts from
 # Hashed blobs are negotiated (and start uploading) once this many bytes or LFS_BATCH_MAX blobs wait:
 # without a byte bound, a folder of fewer than 64 LFS files would upload nothing until all were hashed.
 NEGOTIATE_EVERY_BYTES = 64 << 20
@@ -60,6 +62,7 @@ class PushHub(Protocol):
     def require_token(self, operation: str, model_id: str | None = None) -> None: ...
     def model_url(self, model_id: str) -> str: ...
     def model_exists(self, model_id: str) -> bool: ...
+    def delete_model(self, model_id: str, *, confirm: str | None = None) -> None: ...
     def create_model(
         self, model_id: str, visibility: int, license: str, chinese_name: str | None, original_model_id: str
     ) -> str: ...
@@ -68,6 +71,9 @@ class PushHub(Protocol):
     def resolve_ref(self, model_id: str, ref: str = "master") -> str: ...
     def resolve_ref_or_none(self, model_id: str, ref: str) -> str | None: ...
     def create_tag(self, model_id: str, tag: str, revision: str = "master") -> str: ...
+    def create_branch(
+        self, model_id: str, branch: str, from_revision: str = "master", *, exist_ok: bool = False
+    ) -> str: ...
     def lfs_batch(self, model_id: str, objects: list[tuple[str, int]]) -> dict[str, str | None]: ...
     def upload_blob(
         self, model_id: str, href: str, path: str, size: int, on_bytes: Callable[[int], None] | None = None
@@ -93,6 +99,8 @@ class RemoteState:
     head: str | None = None
     tree: dict[str, RepoFile] = field(default_factory=dict)
     tag_commit: str | None = None
+    # The target branch is missing and will be created from the default branch's head (`head`).
+    branch_missing: bool = False
 
 
 class Publisher:
@@ -111,6 +119,7 @@ class Publisher:
         self.model_dir = model_dir
         self.options = options
         self.created_repo = False
+        self.created_branch = False
         self.timings: dict[str, float] = {}
         self.files: dict[str, LocalFile] = {}
         self.manifest: dict[str, tuple[str, int]] = {}
@@ -134,17 +143,9 @@ class Publisher:
 
     def _read_remote(self) -> RemoteState:
         hub, revision, tag = self.hub, self.options.revision, self.options.tag
-        how_to = (
-            "The hub's HTTP API cannot create branches: create it on the ModelScope website (or push it "
-            "with git), or publish to 'master' and pass tag=... (the hub's recommended way to version)."
-        )
+        if revision != DEFAULT_BRANCH:
+            validate_branch(revision, "push_model")  # it may have to be created: git's rules, checked now
         if not hub.model_exists(self.model_id):
-            if revision != "master":
-                raise InvalidParameter(
-                    f"branch {revision!r} cannot exist: {self.model_id} does not exist yet. " + how_to,
-                    operation="push_model",
-                    model_id=self.model_id,
-                )
             if self.options.license is None:
                 raise InvalidParameter(
                     f"{self.model_id} does not exist and license=None: a new repo needs a license, "
@@ -152,25 +153,33 @@ class Publisher:
                     operation="push_model",
                     model_id=self.model_id,
                 )
-            return RemoteState(exists=False)
+            return RemoteState(exists=False, branch_missing=revision != DEFAULT_BRANCH)
         branches, tags = hub.get_model_branches_and_tags(self.model_id)
-        if revision not in branches:
-            if revision in tags:
-                raise InvalidParameter(
-                    f"revision {revision!r} is a tag, and files can only change on a branch. " + how_to,
-                    operation="push_model",
-                    model_id=self.model_id,
-                )
-            if branches or revision != "master":
-                raise InvalidParameter(
-                    f"branch {revision!r} does not exist in {self.model_id}. " + how_to,
-                    operation="push_model",
-                    model_id=self.model_id,
-                )
-            return RemoteState(exists=True)
-        head = hub.resolve_ref(self.model_id, revision)
         tag_commit = hub.resolve_ref_or_none(self.model_id, tag) if tag and tag in tags else None
-        return RemoteState(exists=True, head=head, tree=self._remote_files(head), tag_commit=tag_commit)
+        if revision in branches:
+            head = hub.resolve_ref(self.model_id, revision)
+            return RemoteState(exists=True, head=head, tree=self._remote_files(head), tag_commit=tag_commit)
+        if revision in tags:
+            raise InvalidParameter(
+                f"revision {revision!r} is a tag, and files can only change on a branch: publish to a branch "
+                f"(a missing one is created from {DEFAULT_BRANCH}) and pass tag=... to version it",
+                operation="push_model",
+                model_id=self.model_id,
+            )
+        if revision == DEFAULT_BRANCH:
+            return RemoteState(exists=True, tag_commit=tag_commit)  # an empty repo: the first commit makes master
+        if DEFAULT_BRANCH not in branches:
+            raise InvalidParameter(
+                f"branch {revision!r} cannot be created: {self.model_id} has no commit on {DEFAULT_BRANCH} to start "
+                f"it from; publish to {DEFAULT_BRANCH} first",
+                operation="push_model",
+                model_id=self.model_id,
+            )
+        # The seed's promise: a missing branch is created from the default branch's head.
+        base = hub.resolve_ref(self.model_id, DEFAULT_BRANCH)
+        return RemoteState(
+            exists=True, head=base, tree=self._remote_files(base), tag_commit=tag_commit, branch_missing=True
+        )
 
     def _ensure_repo(self, remote: RemoteState) -> None:
         if remote.exists:
@@ -184,6 +193,36 @@ class Publisher:
             if not self.hub.model_exists(self.model_id):
                 raise
         remote.exists = True
+
+    def _ensure_branch(self, remote: RemoteState) -> RemoteState:
+        """Create the missing target branch at the default branch's head, over git (`create_branch`).
+
+        The branch is made right before the first commit, so a publish that fails earlier leaves no
+        branch behind. When the head it lands on is not the one the plan was made against (a new
+        repo's first commit, or master moved meanwhile), the caller re-plans against its tree.
+        """
+        if not remote.branch_missing:
+            return remote
+        try:
+            head = self.hub.create_branch(self.model_id, self.options.revision, DEFAULT_BRANCH, exist_ok=True)
+        except InvalidParameter as exc:
+            if remote.head is not None or not self.created_repo:
+                raise
+            # A repo this publish just created, which the hub did not start with a commit: there is
+            # nothing to branch from. The empty repo is ours and half of a failed publish: remove it.
+            self.hub.delete_model(self.model_id, confirm=self.model_id)
+            self.created_repo = False
+            raise InvalidParameter(
+                f"branch {self.options.revision!r} cannot be created: the new repo {self.model_id} has no commit on "
+                f"{DEFAULT_BRANCH} to start it from (the repo this publish created was removed again); publish to "
+                f"{DEFAULT_BRANCH} first",
+                operation="push_model",
+                model_id=self.model_id,
+            ) from exc
+        self.created_branch = True
+        log.info("%s: created branch %s at %s (%s's head)", self.model_id, self.options.revision, head, DEFAULT_BRANCH)
+        tree = remote.tree if head == remote.head else self._remote_files(head)
+        return RemoteState(exists=True, head=head, tree=tree, tag_commit=remote.tag_commit)
 
     # -- 4. hash and upload ---------------------------------------------------------------------
     def _hash_one(self, cache: HashCache, file: LocalFile) -> tuple[LocalFile, str]:
@@ -357,6 +396,13 @@ class Publisher:
             cache.close()
         first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore)
         self._check_tag(plan, remote)
+        if remote.branch_missing:
+            self._ensure_repo(remote)
+            base = remote.head
+            remote = self._ensure_branch(remote)
+            if remote.head != base:
+                first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore)
+                self._upload_plan(plan, remote)
         commits: list[str] = []
         head = remote.head
         self.timings["commit"] = self.timings["verify"] = 0.0
@@ -412,6 +458,7 @@ class Publisher:
             commit_id=commits[-1] if commits else None,
             commit_ids=commits,
             created_repo=self.created_repo,
+            created_branch=self.created_branch,
             tag=tag,
             files_added=counts["added"],
             files_changed=counts["changed"],

@@ -9,13 +9,14 @@ whether the first attempt took effect before sending again.
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import time
 import urllib.request
 from collections.abc import Callable
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -35,6 +36,7 @@ from hub_tasks.errors import (
 from hub_tasks.settings import HubSettings, normalize_endpoint
 
 log = logging.getLogger("hub_tasks.client")  # one logger for the whole client
+Auth = Literal["sdk", "git"]
 T = TypeVar("T")
 S = TypeVar("S", bound="HubSession")
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -137,9 +139,18 @@ class HubSession:
         domain = own_host.removeprefix("www.")
         return "." in domain and not domain.replace(".", "").isdigit() and host.endswith("." + domain)
 
-    def _auth_headers(self, url: str) -> dict[str, str]:
+    def _auth_headers(self, url: str, auth: Auth = "sdk") -> dict[str, str]:
+        """The SDK token as Bearer and cookie, or (`auth="git"`) the git token as Basic `oauth2:<git
+        token>`, the way git sends it; only ever to a trusted origin, so never across a redirect."""
+        if not self._trusted(url):
+            return {}
+        if auth == "git":
+            if self.git_token is None:
+                return {}
+            basic = base64.b64encode(f"oauth2:{self.git_token.get_secret_value()}".encode()).decode()
+            return {"Authorization": f"Basic {basic}"}
         token = self.settings.token
-        if token is None or not self._trusted(url):
+        if token is None:
             return {}
         value = token.get_secret_value()
         return {"Authorization": f"Bearer {value}", "Cookie": f"m_session_id={value}"}
@@ -207,6 +218,7 @@ class HubSession:
         body: bytes | Callable[[], Any] | None = None,
         timeout: tuple[float, float] | None = None,
         stream: bool = False,
+        auth: Auth = "sdk",
         **kwargs: Any,
     ) -> requests.Response:
         """One HTTP exchange, following redirects by hand so auth never crosses to another host."""
@@ -221,7 +233,7 @@ class HubSession:
                     method,
                     url,
                     data=data,
-                    headers={**extra, **self._auth_headers(url)},
+                    headers={**extra, **self._auth_headers(url, auth)},
                     timeout=timeout,
                     stream=stream,
                     allow_redirects=False,
@@ -249,19 +261,23 @@ class HubSession:
         retry: bool | None = None,
         lookup: bool = False,
         stream: bool = False,
+        auth: Auth = "sdk",
         **kwargs: Any,
     ) -> tuple[dict[str, Any] | None, requests.Response]:
         """Send, retry when safe, and classify. Returns (parsed envelope or None, response).
 
         `retry` defaults to True for GET/PUT/DELETE/HEAD (idempotent) and False for POST. With
-        `stream=True` a successful response is returned unread (the caller closes it).
+        `stream=True` a successful response is returned unread (the caller closes it). `auth="git"`
+        sends the git token (git smart HTTP) instead of the SDK token.
         """
         url = path if "://" in path else f"{self.endpoint}{path}"
         retry = method in ("GET", "PUT", "DELETE", "HEAD") if retry is None else retry
 
         def once() -> tuple[dict[str, Any] | None, requests.Response]:
             started = time.perf_counter()
-            response = self._send(method, url, operation=operation, model_id=model_id, stream=stream, **kwargs)
+            response = self._send(
+                method, url, operation=operation, model_id=model_id, stream=stream, auth=auth, **kwargs
+            )
             log.debug(
                 "%s %s -> %s in %.0f ms",
                 method,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import json
-import random
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.helpers.hub import RunningHub
+from tests.helpers.hub import RunningHub, hub_own_files
 from tests.helpers.sdk import run_sdk, sdk_env
 
 pytestmark = pytest.mark.compat
@@ -76,15 +76,15 @@ def sdk(hub: RunningHub, home: Path, body: str, *, token: str | None = None, **p
 
 
 def make_folder(root: Path) -> Path:
-    """Nested dirs, small text files, and a 3 MiB binary (an LFS file by suffix and by size)."""
-    rng = random.Random(1234)
+    """Nested dirs, small text files, and a 3 MiB binary (an LFS file by suffix and by size), fresh each
+    time: the session hub's blob store outlives its per-test reset, and a blob it has is not sent again."""
     files = {
         "README.md": b"# demo model\n",
         "config.json": b'{"architectures": ["Demo"], "hidden": 8}\n',
         "configuration.json": b'{"framework": "pytorch", "task": "text-generation"}\n',
         "tokenizer/vocab.txt": "\n".join(f"tok{i}" for i in range(200)).encode(),
         "sub/deep/notes.txt": "naïve ünïcode ✓\n".encode(),
-        "weights/model.safetensors": rng.randbytes(3 * MIB),
+        "weights/model.safetensors": os.urandom(3 * MIB),
     }
     for rel, data in files.items():
         path = root / rel
@@ -187,23 +187,25 @@ def test_upload_folder_listings_and_snapshot_are_byte_identical(hub, tmp_path):
     )
     assert len(result["uploaded"]["oid"]) == 40
     expected = {rel: (folder / rel).stat().st_size for rel in tree_of(folder)}
+    own = hub_own_files(hub)  # the hub's .gitattributes, in the modes that write one: the SDK sees it too
+    listed = {**expected, **{path: len(content) for path, content in own.items()}}
     # The compat get_model_files keeps the listing's `tree` entries (folders, Size 0) as the old SDK did.
     folders = {"sub", "sub/deep", "tokenizer", "weights"}
-    assert {f["Path"]: f["Size"] for f in result["files"]} == {**expected, **dict.fromkeys(folders, 0)}
+    assert {f["Path"]: f["Size"] for f in result["files"]} == {**listed, **dict.fromkeys(folders, 0)}
     assert result["branches"] == ["master"]
     assert result["tags"] == []
     assert result["models"] == ["alice/demo"] and result["total"] == 1
 
     snapshot = Path(result["snapshot"])
     assert snapshot.is_relative_to(tmp_path / "download")  # cache_dir is honoured
-    assert tree_of(snapshot) == tree_of(folder)
+    assert tree_of(snapshot) == {**tree_of(folder), **{p: hashlib.sha256(c).hexdigest() for p, c in own.items()}}
     match, mismatch, errors = filecmp.cmpfiles(folder, snapshot, list(expected), shallow=False)
     assert sorted(match) == sorted(expected) and not mismatch and not errors
 
     stats = hub.control.stats()
     assert stats["blob_puts"] == 1 and stats["blob_bytes_received"] == 3 * MIB  # only the LFS file is PUT
     assert stats["commits"] == 1  # one batch, small files inline
-    assert stats["requests"]["download"] == len(expected)
+    assert stats["requests"]["download"] == len(listed)
     assert stats["statuses"].get("create_model 400") == 1  # upload_folder's own create, refused and swallowed
 
 
@@ -330,7 +332,7 @@ def test_create_model_tag_appears_and_upload_to_a_tag_or_missing_branch_is_refus
     )
     assert result["tag_url"].endswith("/models/alice/tagged/tags/v1.0")
     assert result["branches"] == ["master"] and result["tags"] == ["v1.0"]
-    assert result["at_tag"] == ["README.md", "sub/a.txt"]
+    assert result["at_tag"] == sorted(["README.md", "sub/a.txt", *hub_own_files(hub)])
     for name in ("to_tag", "to_missing"):
         # The SDK collects per-file failures and raises a summary StorageError; the hub's reason is logged.
         assert result[name]["raised"] and result[name]["type"] == "StorageError", (name, result[name])

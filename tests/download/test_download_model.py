@@ -17,6 +17,7 @@ import pytest
 from hub_tasks import DownloadError, HubClient, InvalidParameter, NotExistError, RequestError
 from hub_tasks.download import local_path
 from tests.helpers.clients import make_client
+from tests.helpers.folders import manifest, remote_all, without_hub_files
 from tests.helpers.sdk import run_sdk, sdk_env
 from tests.helpers.secret_scan import leak_guard, raises
 
@@ -50,6 +51,11 @@ def make_folder(root: Path) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
     return root
+
+
+def listed(client: HubClient, model_id: str = "alice/demo") -> dict[str, str]:
+    """repo path -> sha256 of every file the hub lists at master, its own files included."""
+    return {path: sha for path, (sha, _) in remote_all(client, model_id).items()}
 
 
 def tree_of(root: Path) -> dict[str, str]:
@@ -87,17 +93,21 @@ def test_the_mirror_is_byte_identical_to_what_the_official_sdk_uploaded(hub: Any
     hub.control.reset()
 
     result = alice.download_model("alice/sdk-made", tmp_path / "mirror")
-    assert tree_of(tmp_path / "mirror") == tree_of(folder)
+    # The mirror is the revision: the folder, plus the hub's own .gitattributes in the modes that write one.
+    hub_tree = remote_all(alice, "alice/sdk-made")
+    assert without_hub_files(hub_tree) == manifest(folder)
+    want = {path: sha for path, (sha, _) in hub_tree.items()}
+    assert tree_of(tmp_path / "mirror") == want
     assert result.commit_id == alice.resolve_ref("alice/sdk-made", "master")
-    assert (result.files_downloaded, result.files_present) == (len(tree_of(folder)), 0)
-    assert result.bytes_downloaded == sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert (result.files_downloaded, result.files_present) == (len(want), 0)
+    assert result.bytes_downloaded == sum(size for _, size in hub_tree.values())
     assert result.bytes_resumed == 0 and result.local_dir == str(tmp_path / "mirror")
-    assert {f.path: f.sha256 for f in result.files} == tree_of(folder)
-    assert hub.control.requests("download") == len(tree_of(folder))
+    assert {f.path: f.sha256 for f in result.files} == want
+    assert hub.control.requests("download") == len(want)
 
     again = alice.download_model("alice/sdk-made", tmp_path / "mirror")
-    assert (again.files_downloaded, again.files_present, again.bytes_downloaded) == (0, len(tree_of(folder)), 0)
-    assert hub.control.requests("download") == len(tree_of(folder))  # nothing fetched twice
+    assert (again.files_downloaded, again.files_present, again.bytes_downloaded) == (0, len(want), 0)
+    assert hub.control.requests("download") == len(want)  # nothing fetched twice
 
 
 def test_patterns_select_files_and_folder_entries_are_skipped(alice: HubClient, published: Path, tmp_path: Path):
@@ -125,9 +135,9 @@ def test_damaged_local_files_are_downloaded_again(hub: Any, alice: HubClient, pu
 
     result = alice.download_model("alice/demo", mirror)
     assert sorted(f.path for f in result.files if f.action == "downloaded") == ["README.md", "config.json", BIG]
-    assert result.files_present == len(tree_of(published)) - 3
+    assert result.files_present == len(listed(alice)) - 3
     assert hub.control.requests("download") - before == 3
-    assert tree_of(mirror) == {**tree_of(published), "local-only.txt": hashlib.sha256(b"mine").hexdigest()}
+    assert tree_of(mirror) == {**listed(alice), "local-only.txt": hashlib.sha256(b"mine").hexdigest()}
 
 
 def test_a_dropped_body_resumes_with_range(hub: Any, alice: HubClient, published: Path, tmp_path: Path):
@@ -167,19 +177,22 @@ def test_bytes_that_do_not_match_the_listed_sha256_fail_the_call(
 ):
     hub.control.set_faults([{"route": "download", "effect": "corrupt_body", "times": 1}])
     mirror = tmp_path / "m"
-    with raises(DownloadError, match="1 of 7 files failed") as err:
-        alice.download_model("alice/demo", mirror, max_workers=1)  # one worker: the first path gets the fault
+    files = listed(alice)  # published's files, and the hub's .gitattributes in the modes that write one
+    first = min(files)  # one worker fetches in path order: the first path gets the fault
+    with raises(DownloadError, match=f"1 of {len(files)} files failed") as err:
+        alice.download_model("alice/demo", mirror, max_workers=1)
     ((path, reason),) = err.value.failures
-    assert path == "README.md" and "sha256" in reason
+    assert path == first and "sha256" in reason
     assert err.value.operation == "download_model" and err.value.model_id == "alice/demo"
     assert pickle.loads(pickle.dumps(err.value)).failures == err.value.failures
-    expected = tree_of(published)
-    del expected["README.md"]
+    expected = dict(files)
+    del expected[first]
     assert tree_of(mirror) == expected  # the bad file was not placed, nor left as a partial; the others were
-    assert hub.control.requests("download") == 7  # a whole-file mismatch is not retried: the hub serves those bytes
+    # A whole-file mismatch is not retried: the hub serves those bytes.
+    assert hub.control.requests("download") == len(files)
 
     result = alice.download_model("alice/demo", mirror)  # fault spent: the next run completes the mirror
-    assert [f.path for f in result.files if f.action == "downloaded"] == ["README.md"]
+    assert [f.path for f in result.files if f.action == "downloaded"] == [first]
 
 
 def test_bad_arguments_and_missing_models_are_refused(hub: Any, alice: HubClient, published: Path, tmp_path: Path):

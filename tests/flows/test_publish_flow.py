@@ -17,7 +17,8 @@ from prefect.utilities.schema_tools import validate
 from flows.publish.flow import publish_model
 from flows.publish.request import PublishLock, PublishRequest, Visibility
 from hub_tasks import ModelScopeCredentials, PushResult
-from tests.helpers.clients import make_block
+from tests.helpers.clients import hub_client, make_block
+from tests.helpers.folders import remote
 from tests.helpers.hub import RunningHub
 from tests.helpers.hub_http import HubWriter
 from tests.helpers.prefect_api import events_settled, run_artifact, run_events
@@ -28,7 +29,7 @@ PUBLISHED = "modelscope.model.published"
 # What the event carries (a subset of PushResult); the rest stays in the artifact and the result.
 PAYLOAD = (
     "model_id", "model_url", "commit_id", "revision", "tag", "files_added", "files_changed", "files_deleted",
-    "bytes_uploaded", "bytes_reused", "created_repo",
+    "bytes_uploaded", "bytes_reused", "created_repo", "created_branch",
 )  # fmt: skip
 
 
@@ -109,7 +110,7 @@ def test_new_update_noop_and_tag_report_what_changed_in_the_artifact_and_the_eve
     assert update.commit_id not in (None, new.commit_id) and not update.created_repo
     assert (update.files_added, update.files_changed, update.files_deleted, update.files_unchanged) == (1, 1, 1, 1)
     with credentials.get_client() as client:
-        files = {f.path for f in client.get_model_files(MODEL, recursive=True) if f.is_file}
+        files = set(remote(client, MODEL))  # the hub's own .gitattributes, if any, is not ours
     assert files == {"configuration.json", "README.md", "notes.txt"}
     report = markdown(update_run)
     assert f"| commit | `{update.commit_id}` |" in report and "| new repo | no |" in report
@@ -214,8 +215,31 @@ def test_a_failed_publish_deletes_the_repo_it_created_but_never_content_or_an_ex
 
     # Created by this run, but the request opted out of the rollback: kept (empty).
     failed_publish(commit_fails, model_id="alice/opt-out", rollback_new_repo=False)
-    assert writer.exists("alice/opt-out") and writer.head("alice/opt-out") is None
+    assert writer.exists("alice/opt-out")
+    if writer.head("alice/opt-out") is not None:  # the hub's own first commit (on-create), nothing of ours
+        with hub_client(hub) as client:
+            assert remote(client, "alice/opt-out") == {}
     assert hub.control.stats()["statuses"].get("delete_model 200") == 1  # only the first run deleted anything
+
+
+def test_a_publish_to_a_missing_branch_creates_it_from_master(
+    hub: RunningHub, credentials: ModelScopeCredentials, tmp_path: Path
+) -> None:
+    """The seed's promise, through the flow: the branch starts at master's head, master is untouched."""
+    writer = HubWriter(hub)
+    writer.create(MODEL)
+    base = writer.commit(MODEL, {"configuration.json": b"{}", "README.md": b"# base\n"})
+    request = PublishRequest(
+        model_id=MODEL, model_dir=str(folder(tmp_path / "model", {"README.md": "# rc\n"})), revision="release/1.x"
+    )
+    state, run = publish(request, credentials)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result.created_branch and not result.created_repo and result.revision == "release/1.x"
+    assert writer.head(MODEL, "release/1.x") == result.commit_id and writer.head(MODEL) == base
+    assert "| new branch | yes |" in markdown(run)
+    events_settled()
+    assert run_events(run)[0].payload["created_branch"] is True
 
 
 def test_typed_parameters_validate_and_render_a_json_schema_with_descriptions() -> None:

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hub_tasks import HubClient
 
+from local_hub.hub_files import GITATTRIBUTES, GITATTRIBUTES_PATH
+
 MIB = 1 << 20
+# The hub's own .gitattributes as a listing shows it: (path, (sha256, size)).
+HUB_GITATTRIBUTES = (GITATTRIBUTES_PATH, (hashlib.sha256(GITATTRIBUTES).hexdigest(), len(GITATTRIBUTES)))
 CONFIG = b'{"framework": "pytorch", "task": "text-generation"}\n'
 
 
@@ -67,6 +71,17 @@ def manifest(folder: Path) -> dict[str, tuple[str, int]]:
     return out
 
 
-def remote(client: HubClient, model_id: str, revision: str = "master") -> dict[str, tuple[str, int]]:
-    """rel path -> (sha256, size) of every file of a revision, as the hub lists it (compare with `manifest`)."""
+def remote_all(client: HubClient, model_id: str, revision: str = "master") -> dict[str, tuple[str, int]]:
+    """rel path -> (sha256, size) of every file of a revision, as the hub lists it, its own files included."""
     return {f.path: (f.sha256, f.size) for f in client.get_model_files(model_id, revision, recursive=True) if f.is_file}
+
+
+def without_hub_files(files: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    """`files` minus the `.gitattributes` the hub wrote itself (whatever its mode), never one a folder brought."""
+    return {path: entry for path, entry in files.items() if (path, entry) != HUB_GITATTRIBUTES}
+
+
+def remote(client: HubClient, model_id: str, revision: str = "master") -> dict[str, tuple[str, int]]:
+    """The files of a revision that a publish put there (compare with `manifest`): `remote_all` minus
+    the hub's own `.gitattributes`, so a comparison holds in every mode of the hub."""
+    return without_hub_files(remote_all(client, model_id, revision))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from local_hub import HubControl
+from local_hub.hub_files import GITATTRIBUTES, GITATTRIBUTES_PATH
 from local_hub.process import LocalHubProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,16 @@ TOKENS = {
 GROUPS = {"team": ["alice", "carol"]}
 ADMIN_TOKEN = "local-hub-admin-3e7d1b"
 # Routes that change the hub's state; "nothing changed remotely" means none of them answered 2xx.
-WRITE_ROUTES = ("create_model", "update_model", "delete_model", "create_tag", "commit", "delete_file", "blob_put")
+WRITE_ROUTES = (
+    "create_model",
+    "update_model",
+    "delete_model",
+    "create_tag",
+    "commit",
+    "delete_file",
+    "blob_put",
+    "git_receive_pack",
+)
 
 
 @dataclass
@@ -49,6 +59,12 @@ def start_local_hub(tmp: Path, *extra: str) -> LocalHubProcess:
         log_file=tmp / "hub.log",
         extra_args=extra,
     )
+
+
+def hub_own_files(hub: RunningHub) -> dict[str, bytes]:
+    """The files the hub writes into a repo by itself in its current mode (path -> content): its
+    `.gitattributes`, present once a repo has content, unless the mode is `off`."""
+    return {} if hub.control.configure()["gitattributes"] == "off" else {GITATTRIBUTES_PATH: GITATTRIBUTES}
 
 
 def settled(hub: RunningHub) -> bool:

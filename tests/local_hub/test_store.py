@@ -164,8 +164,9 @@ def test_state_survives_a_server_process_restart(tmp_path):
     with start_local_hub(tmp_path) as process:
         hub = SimpleNamespace(url=process.url, tokens=dict(TOKENS))
         files = list_files(hub, "alice/kept", Recursive="True")
-        assert paths(files) == ["README.md", "w", "w/model.bin"]
-        assert {f["Revision"] for f in files} == {oid}
+        # The hub's own .gitattributes (the default mode, on-create) came with the repo's first commit.
+        assert paths(files) == [".gitattributes", "README.md", "w", "w/model.bin"]
+        assert {f["Revision"] for f in files if f["Path"] != ".gitattributes"} == {oid}
         assert download(hub, "alice/kept", "w/model.bin").content == weights
         assert download(hub, "alice/kept", "README.md", user="bob").status_code == 404  # still private
 

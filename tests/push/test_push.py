@@ -16,7 +16,17 @@ from hub_tasks import AlreadyExistsError, HubClient, InvalidParameter
 from hub_tasks.push.plan import is_lfs
 from hub_tasks.types import ProgressEvent, PushOptions, PushResult
 from tests.helpers.clients import make_client, push
-from tests.helpers.folders import MIB, blob, make_folder, manifest, model_folder, remote, write_files
+from tests.helpers.folders import (
+    MIB,
+    blob,
+    make_folder,
+    manifest,
+    model_folder,
+    remote,
+    remote_all,
+    without_hub_files,
+    write_files,
+)
 from tests.helpers.hub import Counter, RunningHub
 from tests.helpers.sdk import sdk_snapshot
 
@@ -57,7 +67,7 @@ def test_first_publish_creates_the_repo_and_uploads_every_file(hub: RunningHub, 
     assert [c.path for c in result.changes] == sorted(files)
     assert {c.change for c in result.changes} == {"added"}
     delta = counter.delta()
-    assert delta["commits_total"] == 1
+    assert delta["commits"] == 1
     assert delta["blob_bytes_received"] == result.bytes_uploaded
     assert delta["requests"]["blob_put"] == 3
     assert delta["requests"]["create_model"] == 1
@@ -74,7 +84,7 @@ def test_identical_republish_makes_no_commit_and_sends_no_blob_bytes(hub: Runnin
     assert again.changes == [] and again.files_unchanged == len(manifest(folder))
     assert (again.bytes_uploaded, again.bytes_inline) == (0, 0)
     delta = counter.delta()
-    assert delta["commits_total"] == 0 and delta["blob_bytes_received"] == 0
+    assert delta["commits"] == 0 and delta["blob_bytes_received"] == 0
     for route in ("lfs_batch", "blob_put", "commit", "create_model"):
         assert route not in delta["requests"], delta["requests"]
     assert alice.resolve_ref("alice/same") == first.commit_id
@@ -94,7 +104,7 @@ def test_one_changed_lfs_file_sends_exactly_that_file(hub: RunningHub, alice: Hu
     assert result.bytes_uploaded == len(changed) and result.bytes_inline == 0
     delta = counter.delta()
     assert delta["blob_bytes_received"] == len(changed)
-    assert delta["requests"]["blob_put"] == 1 and delta["commits_total"] == 1
+    assert delta["requests"]["blob_put"] == 1 and delta["commits"] == 1
 
 
 def test_one_changed_small_file_goes_inline_without_blob_traffic(hub: RunningHub, alice: HubClient, tmp_path: Path):
@@ -107,7 +117,7 @@ def test_one_changed_small_file_goes_inline_without_blob_traffic(hub: RunningHub
     assert [(c.path, c.change, c.lfs) for c in result.changes] == [("README.md", "changed", False)]
     assert result.bytes_inline == len("# demo, second edition\n") and result.bytes_uploaded == 0
     delta = counter.delta()
-    assert delta["blob_bytes_received"] == 0 and delta["commits_total"] == 1
+    assert delta["blob_bytes_received"] == 0 and delta["commits"] == 1
     assert "blob_put" not in delta["requests"] and "lfs_batch" not in delta["requests"]
 
 
@@ -202,7 +212,7 @@ def test_tag_is_created_on_the_new_commit_and_republishing_with_it_is_a_noop(
     counter = Counter(hub)
     again = push(alice, "alice/tagged", folder, tmp_path / "hashes.sqlite", tag="v1.0")
     assert again.noop and again.tag == "v1.0"
-    assert counter.delta()["commits_total"] == 0
+    assert counter.delta()["commits"] == 0
 
     (folder / "README.md").write_text("v2\n")
     second = push(alice, "alice/tagged", folder, tmp_path / "hashes.sqlite", tag="v2.0")
@@ -228,7 +238,7 @@ def test_tag_conflict_is_detected_before_any_upload(hub: RunningHub, alice: HubC
     delta = counter.delta()
     for route in ("lfs_batch", "blob_put", "commit", "create_tag"):
         assert route not in delta["requests"], delta["requests"]
-    assert delta["blob_bytes_received"] == 0 and delta["commits_total"] == 0
+    assert delta["blob_bytes_received"] == 0 and delta["commits"] == 0
     assert alice.resolve_ref("alice/conflict") == first.commit_id
     # An unchanged folder cannot take the tag either once the branch has moved past it.
     second = push(alice, "alice/conflict", folder, tmp_path / "hashes.sqlite")
@@ -250,22 +260,67 @@ def test_publish_to_an_existing_branch_leaves_master_alone(hub: RunningHub, alic
     assert alice.resolve_ref("alice/branches", "dev-1") == result.commit_id
 
 
-def test_publish_to_a_missing_branch_names_the_fix_and_writes_nothing(
-    hub: RunningHub, alice: HubClient, tmp_path: Path
-):
-    folder = model_folder(tmp_path / "model")
-    push(alice, "alice/nobranch", folder, None)
-    write_files(folder, {"weights/more.safetensors": blob(100 * 1024)})
+def test_publish_to_a_missing_branch_creates_it_from_masters_head(hub: RunningHub, alice: HubClient, tmp_path: Path):
+    main = model_folder(tmp_path / "main")
+    base = push(alice, "alice/newbranch", main, None)
+    master_tree = remote_all(alice, "alice/newbranch")
+    feature = make_folder(tmp_path / "feature", {"README.md": "feature\n", "weights/f.safetensors": blob(90 * 1024)})
     counter = Counter(hub)
-    with pytest.raises(InvalidParameter, match="does not exist") as info:
-        push(alice, "alice/nobranch", folder, None, revision="feature")
-    assert "'master'" in str(info.value) and "tag=" in str(info.value) and "website" in str(info.value)
-    # ... and a new repo cannot have the branch either: the repo is not even created.
-    with pytest.raises(InvalidParameter, match="does not exist yet"):
-        push(alice, "alice/brand-new", folder, None, revision="feature")
+    result = push(alice, "alice/newbranch", feature, None, revision="feature/x", tag="feature-1")
+    assert result.created_branch and not result.created_repo
+    assert_published(alice, "alice/newbranch", feature, result, revision="feature/x")
+    # One commit on top of master's head; master itself is untouched, the hub's own files carried over.
+    assert [c.id for c in alice.list_commits("alice/newbranch", "feature/x")][1] == base.commit_id
+    assert alice.resolve_ref("alice/newbranch", "master") == base.commit_id
+    assert remote_all(alice, "alice/newbranch", "master") == master_tree
+    assert remote_all(alice, "alice/newbranch", "feature/x").get(".gitattributes") == master_tree.get(".gitattributes")
+    assert alice.resolve_ref("alice/newbranch", "feature-1") == result.commit_id
     delta = counter.delta()
-    assert not set(delta["requests"]) & set(WRITES), delta["requests"]
-    assert not alice.model_exists("alice/brand-new")
+    assert delta["requests"]["git_receive_pack"] == 1 and delta["commits"] == 1
+    # Again: the branch exists now, so nothing is created and nothing changes.
+    again = push(alice, "alice/newbranch", feature, None, revision="feature/x")
+    assert again.noop and not again.created_branch
+    # An unchanged folder to a new branch: the branch is made at master's head, and no commit.
+    same = push(alice, "alice/newbranch", main, None, revision="same")
+    assert same.created_branch and same.noop and alice.resolve_ref("alice/newbranch", "same") == base.commit_id
+
+
+def test_a_new_repo_gets_the_branch_when_the_hub_starts_it_with_a_commit(hub, alice: HubClient, tmp_path: Path):
+    """A new repo's branch needs a commit on master to start from: the hub's own first commit
+    (`on-create`) is one; without it the publish refuses, and removes the empty repo it made."""
+    folder = model_folder(tmp_path / "model")
+    mode = hub.control.configure()["gitattributes"]
+    if mode == "on-create":
+        result = push(alice, "alice/brand-new", folder, None, revision="feature")
+        assert result.created_repo and result.created_branch
+        assert_published(alice, "alice/brand-new", folder, result, revision="feature")
+        assert alice.get_model_branches_and_tags("alice/brand-new")[0] == ["master", "feature"]
+    else:
+        with pytest.raises(InvalidParameter, match="publish to master first") as info:
+            push(alice, "alice/brand-new", folder, None, revision="feature")
+        assert "removed again" in str(info.value)
+        assert not alice.model_exists("alice/brand-new")
+        assert hub.control.requests("commit") == 0  # (its blobs went up while it hashed: unreferenced)
+
+
+def test_a_missing_branch_that_cannot_be_made_is_refused_before_any_write(hub, alice: HubClient, tmp_path: Path):
+    folder = model_folder(tmp_path / "model")
+    push(alice, "alice/refs", folder, None, tag="v1")
+    hub.control.configure(gitattributes="off")
+    alice.create_model("alice/empty", visibility=5)
+    counter = Counter(hub)
+    cases = [
+        ("alice/refs", "v1", "is a tag"),  # a tag is not a branch, and a branch may not take its name
+        ("alice/refs", "HEAD", "read as something else"),
+        ("alice/refs", "f" * 40, "read as something else"),
+        ("alice/refs", "a/.b", "check-ref-format"),
+        ("alice/empty", "dev", "publish to master first"),  # an empty repo has nothing to branch from
+    ]
+    for model_id, revision, match in cases:
+        with pytest.raises(InvalidParameter, match=match):
+            push(alice, model_id, folder, None, revision=revision)
+    delta = counter.delta()
+    assert not set(delta["requests"]) & {*WRITES, "git_receive_pack"}, delta["requests"]
 
 
 def test_publish_to_a_tag_name_is_refused(hub: RunningHub, alice: HubClient, tmp_path: Path):
@@ -299,7 +354,7 @@ def test_nested_dirs_empty_files_and_non_ascii_names_match_what_the_sdk_download
     )
     result = push(alice, "alice/odd", folder, tmp_path / "hashes.sqlite")
     assert_published(alice, "alice/odd", folder, result)
-    assert sdk_snapshot(hub, tmp_path, "alice/odd") == manifest(folder)
+    assert without_hub_files(sdk_snapshot(hub, tmp_path, "alice/odd")) == manifest(folder)
 
 
 def test_more_than_2000_files_publish_in_several_commits(hub: RunningHub, alice: HubClient, tmp_path: Path):
@@ -310,9 +365,9 @@ def test_more_than_2000_files_publish_in_several_commits(hub: RunningHub, alice:
     assert len(result.commit_ids) == 2 and result.commit_id == result.commit_ids[-1]
     assert result.files_added == 2101
     assert_published(alice, "alice/many", folder, result)
-    assert counter.delta()["commits_total"] == 2
+    assert counter.delta()["commits"] == 2
     titles = [c.title for c in alice.list_commits("alice/many")]
-    assert titles == ["upload model (batch 2/2)", "upload model (batch 1/2)"]
+    assert titles[:2] == ["upload model (batch 2/2)", "upload model (batch 1/2)"]  # then the hub's own, if any
     again = push(alice, "alice/many", folder, tmp_path / "hashes.sqlite")
     assert again.noop and again.hash_cache_hits == 2101
 
@@ -322,7 +377,7 @@ def test_published_folder_is_byte_identical_through_the_sdk(hub: RunningHub, ali
     write_files(folder, {"tokenizer/merges.txt": blob(5000), "model.bin": blob(3)})
     push(alice, "alice/sdk", folder, None, tag="v1")
     want = manifest(folder)
-    assert sdk_snapshot(hub, tmp_path, "alice/sdk", "v1") == want
+    assert without_hub_files(sdk_snapshot(hub, tmp_path, "alice/sdk", "v1")) == want
 
 
 # -- hash cache ----------------------------------------------------------------------------------

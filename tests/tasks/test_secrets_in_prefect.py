@@ -91,6 +91,9 @@ def run_everything(hub: Any, block: ModelScopeCredentials, folder: Path) -> tupl
         call("get_model_branches_and_tags", MODEL)
         call("get_model_files", MODEL, recursive=True)
         call("create_tag", MODEL, "v1.1")
+        call("create_branch", MODEL, "dev")  # over git, with the git token as the Basic password
+        call("push_model", MODEL, str(folder), revision="feature")  # a missing branch: created the same way
+        call("create_branch", MODEL, "v1.1")  # refused: a tag's name
         # Refusals and faults: failed states carry exception messages (and their pickles are persisted).
         call("get_model", "alice/missing")
         call("delete_model", MODEL)  # not confirmed
@@ -126,9 +129,10 @@ def test_no_token_reaches_the_prefect_server(hub, credentials, tmp_path) -> None
 
     flow_state, states = run_everything(hub, block, folder)
     assert flow_state.is_completed()
-    assert len(states) == 21
-    # missing model, unconfirmed delete, wrong token, and 429, dropped and refused connections (4 attempts each)
-    assert sum(s.is_failed() for s in states) == 6
+    assert len(states) == 24
+    # missing model, unconfirmed delete, a branch named as a tag, wrong token, and 429, dropped and refused
+    # connections (4 attempts each)
+    assert sum(s.is_failed() for s in states) == 7
     assert Secret.load("scan-git-token").get() == secrets["git token"]  # where the caller asked for it
 
     found: list[str] = []

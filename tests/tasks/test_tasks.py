@@ -34,6 +34,7 @@ from hub_tasks import (
     PushResult,
     RepoFile,
     ServerError,
+    create_branch,
     create_model,
     create_tag,
     delete_model,
@@ -96,6 +97,7 @@ def test_every_operation_inside_a_flow(hub, credentials, tmp_path) -> None:
         out["files"] = get_model_files(DEMO, recursive=True, modelscope_credentials=block)
         out["top_files"] = get_model_files(DEMO, revision="v1.0", modelscope_credentials=block)
         out["tag"] = create_tag(DEMO, "v1.1", modelscope_credentials=block)
+        out["branch"] = create_branch(DEMO, "dev", from_revision="v1.1", modelscope_credentials=block)
         out["revisions"] = list_model_revisions(DEMO, modelscope_credentials=block)
         out["refs"] = get_model_branches_and_tags(DEMO, modelscope_credentials=block)
         out["other"] = create_model("alice/other", modelscope_credentials=block)
@@ -128,8 +130,9 @@ def test_every_operation_inside_a_flow(hub, credentials, tmp_path) -> None:
 
     assert out["tag"] == push.commit_id
     assert sorted(out["revisions"]) == ["v1.0", "v1.1"]
+    assert out["branch"] == push.commit_id
     branches, tags = out["refs"]
-    assert branches == ["master"] and sorted(tags) == ["v1.0", "v1.1"]
+    assert branches == ["master", "dev"] and sorted(tags) == ["v1.0", "v1.1"]
 
     assert out["other"] == f"{hub.url}/models/alice/other"
     page = out["page"]
@@ -143,8 +146,8 @@ def test_every_operation_inside_a_flow(hub, credentials, tmp_path) -> None:
     assert out["cached_requests"] == 1
 
     # The flow returns before the server has recorded all of its task runs (they arrive as events).
-    task_runs = flow_task_runs(flow_state.state_details.flow_run_id, count=18)
-    assert len(task_runs) == 18, sorted(run.name for run in task_runs)
+    task_runs = flow_task_runs(flow_state.state_details.flow_run_id, count=19)
+    assert len(task_runs) == 19, sorted(run.name for run in task_runs)
     by_name = {run.name.rsplit("-", 1)[0] for run in task_runs}
     assert {task.name for task in (login, create_model, push_model, list_all_models, delete_model)} <= by_name
     assert all(run.state_type.value == "COMPLETED" for run in task_runs)

@@ -23,6 +23,7 @@ LAYERS = {
     "hub_tasks.wire": 1,
     "hub_tasks.push": 2,
     "hub_tasks.download": 2,
+    "hub_tasks.branches": 2,
     "hub_tasks.revisions": 2,
     "hub_tasks.client": 3,
     "hub_tasks.prefect": 4,
