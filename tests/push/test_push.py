@@ -4,6 +4,7 @@ and the official SDK downloading exactly what was published."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import threading
@@ -27,7 +28,7 @@ from tests.helpers.folders import (
     without_hub_files,
     write_files,
 )
-from tests.helpers.hub import Counter, RunningHub
+from tests.helpers.hub import Counter, RunningHub, hub_own_files
 from tests.helpers.sdk import sdk_snapshot
 
 WRITES = ("create_model", "lfs_batch", "blob_put", "commit", "create_tag")
@@ -196,6 +197,28 @@ def test_a_mirror_publish_keeps_the_remote_top_level_dot_entries(hub: RunningHub
     # A folder with its own .gitattributes replaces the hub's.
     mine = make_folder(tmp_path / "v3", {"b.txt": "b", ".gitattributes": "*.pt filter=lfs diff=lfs merge=lfs -text\n"})
     assert {c.path for c in push(alice, "alice/dots", mine, None).changes} == {".gitattributes"}
+
+
+def test_the_hubs_own_gitattributes_is_left_alone_unless_the_folder_brings_one(
+    hub: RunningHub, alice: HubClient, tmp_path: Path
+):
+    """Whatever the hub's mode: a default (mirror) publish keeps the file the hub wrote, an unchanged folder
+    makes no commit and verifies, and a folder's own .gitattributes replaces the hub's."""
+    own = hub_own_files(hub)
+    folder = model_folder(tmp_path / "model")
+    first = push(alice, "alice/attrs", folder, None)
+    assert first.verified and ".gitattributes" not in {c.path for c in first.changes}
+    everything = remote_all(alice, "alice/attrs")
+    assert {p: everything[p] for p in own} == {p: (hashlib.sha256(c).hexdigest(), len(c)) for p, c in own.items()}
+    again = push(alice, "alice/attrs", folder, None)
+    assert again.noop and again.verified and remote_all(alice, "alice/attrs") == everything
+    alice.verify_folder("alice/attrs", folder, hash_cache=None)
+    mine = "*.pt filter=lfs diff=lfs merge=lfs -text\n"
+    write_files(folder, {".gitattributes": mine})
+    replaced = push(alice, "alice/attrs", folder, None)
+    assert {(c.path, c.change) for c in replaced.changes} == {(".gitattributes", "changed" if own else "added")}
+    assert remote_all(alice, "alice/attrs")[".gitattributes"] == manifest(folder)[".gitattributes"]
+    assert push(alice, "alice/attrs", folder, None).noop
 
 
 # -- tags and branches ---------------------------------------------------------------------------
