@@ -471,8 +471,12 @@ class HubClient(RevisionSession):
         ignore_patterns: str | Iterable[str] | None = None,
         delete_missing: bool = True,
         hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
+        allow_secret_files: bool | Iterable[str] = False,
     ) -> int:
         """Check that `revision` holds exactly the folder's files (paths, sizes, sha256).
+
+        A folder with secret-looking files (keys, .env, credentials) is refused unless they are
+        allowed (`allow_secret_files=True`, or globs of them), as in `push_model`.
 
         Returns:
             How many files were checked.
@@ -496,6 +500,7 @@ class HubClient(RevisionSession):
             ignore_file_pattern,
             delete_missing=delete_missing,
             hash_cache=hash_cache,
+            allow_secret_files=allow_secret_files,
             ignore_patterns=ignore_patterns,
         )
 

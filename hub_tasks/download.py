@@ -276,6 +276,7 @@ def download_model(
     targets = {e.path: local_path(folder, e.path) for e in entries}  # all checked before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     fetches: list[_Fetch] = []
+    transient: set[str] = set()  # paths whose failure a retry may mend (their partials are kept)
 
     def one(entry: RepoFile) -> DownloadedFile | tuple[str, str]:
         target = targets[entry.path]
@@ -287,6 +288,9 @@ def download_model(
             _download_one(client, model_id, commit_id, entry, target, fetch)
         except DownloadError as exc:
             return exc.failures[0]
+        except TransientHubError as exc:  # the client's own retries ran out: a later retry resumes
+            transient.add(entry.path)
+            return (entry.path, str(exc))
         except (HubError, OSError) as exc:
             return (entry.path, str(exc))
         return DownloadedFile(
@@ -298,8 +302,10 @@ def download_model(
     failures = [o for o in outcomes if isinstance(o, tuple)]
     if failures:
         shown = "; ".join(f"{p}: {r}" for p, r in failures[:10]) + (" ..." if len(failures) > 10 else "")
-        message = f"{len(failures)} of {len(entries)} files failed: {shown}"
-        raise DownloadError(message, operation=op, model_id=model_id, failures=failures)
+        retry = all(path in transient for path, _ in failures)
+        message = f"{len(failures)} of {len(entries)} files failed" + (" (transient: a retry resumes them)" * retry)
+        message += f": {shown}"
+        raise DownloadError(message, operation=op, model_id=model_id, failures=failures, transient=retry)
     files = [o for o in outcomes if isinstance(o, DownloadedFile)]
     fresh = [f for f in files if f.action == "downloaded"]
     return DownloadResult(

@@ -132,14 +132,23 @@ class ConcurrentChangeError(VerificationError):
 
 
 class DownloadError(HubError):
-    """Files could not be downloaded and verified; `failures` holds (path, reason) for each of them."""
+    """Files could not be downloaded and verified; `failures` holds (path, reason) for each of them.
 
-    def __init__(self, message: str, *, failures: list[tuple[str, str]] | None = None, **fields: Any) -> None:
+    `retryable` is true when every failure was transient (dropped connections, timeouts, 5xx after the
+    client's own retries): a retry resumes the partial files. A file whose bytes do not match the
+    listing is what the hub serves, so one such failure makes the error permanent.
+    """
+
+    def __init__(
+        self, message: str, *, failures: list[tuple[str, str]] | None = None, transient: bool = False, **fields: Any
+    ) -> None:
         self.failures = list(failures or [])
+        self.retryable = transient
         super().__init__(message, **fields)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.message, {**self._fields(), "failures": self.failures}))
+        fields = {**self._fields(), "failures": self.failures, "transient": self.retryable}
+        return (_rebuild, (type(self), self.message, fields))
 
 
 class TransientHubError(HubError):

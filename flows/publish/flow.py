@@ -94,7 +94,7 @@ def _report(request: PublishRequest, result: PushResult) -> str:
     if result.noop:
         lines += ["**No changes**: the revision already matched the folder, so no commit was made.", ""]
     lines += [
-        "| | |",
+        "| publish | value |",
         "|---|---|",
         f"| revision | `{result.revision}` |",
         f"| commit | `{result.commit_id or 'none (no-op)'}` |",
@@ -126,7 +126,12 @@ def _record_asset(request: PublishRequest, result: PushResult) -> None:
     folder = Asset(key=Path(request.model_dir).resolve().as_uri())
 
     @materialize(
-        model, by="prefect-modelscope", asset_deps=[folder], cache_policy=NO_CACHE, name="Record the model asset"
+        model,
+        by="prefect-modelscope",
+        asset_deps=[folder],
+        cache_policy=NO_CACHE,
+        name="Record the model asset",
+        tags=["modelscope"],  # as every hub task carries
     )
     def record() -> None:
         model.add_metadata(

@@ -78,6 +78,11 @@ class PublishRequest(BaseModel):
         "files are left out and kept on the hub.",
     )
     delete_missing: bool = Field(default=True, description="Remove hub files that are not in the folder.")
+    allow_secret_files: list[str] = Field(
+        default_factory=list,
+        description="Secret-looking files (keys, .env, credentials) the folder may publish on purpose, as globs, "
+        "e.g. keys/public.pem or * for all; empty refuses them.",
+    )
     rollback_new_repo: bool = Field(
         default=True, description="Delete the repo again if this run created it and the push failed."
     )
@@ -117,6 +122,7 @@ class PublishRequest(BaseModel):
             ignore_file_pattern=self.ignore_file_pattern,
             ignore_patterns=self.ignore_patterns,
             delete_missing=self.delete_missing,
+            allow_secret_files=tuple(self.allow_secret_files),
         )
 
 

@@ -6,7 +6,8 @@ machine that talks to the same Prefect API; nothing else needs to be deployed.
 - The publish lock is a limit of 1 named after the model, taken with a lease: a worker that
   crashes stops renewing it, and the slot frees itself after `lease_seconds`.
 - The rate limit is a limit with slot decay that every hub request takes a slot from (see
-  `ModelScopeCredentials.rate_limit`); create it once with e.g.
+  `ModelScopeCredentials.rate_limit`, or `MODELSCOPE_RATE_LIMIT` when tasks run without a block);
+  create it once with e.g.
   `prefect gcl create modelscope-api --limit 100 --slot-decay-per-second 20` (about 20 hub
   requests per second across everything that uses the block).
 """

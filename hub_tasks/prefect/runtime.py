@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -126,6 +127,21 @@ class ClientConfig(Protocol):
     def settings(self) -> HubSettings: ...
 
 
+# Names the shared hub rate limit when there is no block (the block's `rate_limit` field otherwise).
+RATE_LIMIT_ENV = "MODELSCOPE_RATE_LIMIT"
+
+
+def env_rate_limit() -> str | None:
+    """The rate limit `MODELSCOPE_RATE_LIMIT` names, for clients built from the environment; None when unset.
+
+    Example:
+        >>> import os; os.environ.pop("MODELSCOPE_RATE_LIMIT", None) and None
+        >>> env_rate_limit() is None
+        True
+    """
+    return os.environ.get(RATE_LIMIT_ENV, "").strip() or None
+
+
 def new_client(settings: HubSettings, rate_limit: str | None = None) -> HubClient:
     """THE client factory of the Prefect layer: every client the tasks, the flows and
     `ModelScopeCredentials.get_client()` use is built here, with the same settings, the same shared
@@ -156,7 +172,7 @@ def hub_client(modelscope_credentials: ClientConfig | None, *, shared: bool = Tr
     `shared=False` gives a private client, for operations that change its state (login).
     """
     settings = modelscope_credentials.settings() if modelscope_credentials is not None else HubSettings()
-    limit = modelscope_credentials.rate_limit if modelscope_credentials is not None else None
+    limit = modelscope_credentials.rate_limit if modelscope_credentials is not None else env_rate_limit()
     if not shared:
         with new_client(settings, limit) as private:
             yield private

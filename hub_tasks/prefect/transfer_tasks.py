@@ -55,6 +55,9 @@ class _ProgressReporter:
                 return
             self.marker, self.last = marker, now
         percent = 100.0 * event.bytes_done / event.bytes_total if event.bytes_total else 100.0
+        if not finished:
+            # A file's last bytes arrive before it is counted done: "100 %, 0 of 1 files" would contradict itself.
+            percent = min(percent, 99.0)
         self.logger.info(
             "%s %s: %.0f%% (%.1f of %.1f MiB, %d of %d files)",
             self.model_id,
@@ -211,6 +214,7 @@ def verify_model_folder(
     delete_missing: bool = True,
     modelscope_credentials: ModelScopeCredentials | None = None,
     ignore_patterns: str | list[str] | None = None,
+    allow_secret_files: bool | list[str] = False,
 ) -> int:
     """Check that a revision holds exactly a folder's files (paths, sizes, sha256).
 
@@ -223,6 +227,8 @@ def verify_model_folder(
             paths excepted).
         modelscope_credentials: Credentials block; env vars when None.
         ignore_patterns: Globs left out of the comparison.
+        allow_secret_files: True, or globs of secret-looking files the folder may hold (off by default,
+            as for `push_model`).
 
     Returns:
         How many files matched.
@@ -249,6 +255,7 @@ def verify_model_folder(
             ignore_file_pattern,
             delete_missing=delete_missing,
             ignore_patterns=ignore_patterns,
+            allow_secret_files=allow_secret_files,
         )
 
 

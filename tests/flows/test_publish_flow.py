@@ -21,7 +21,7 @@ from tests.helpers.clients import hub_client, make_block
 from tests.helpers.folders import remote
 from tests.helpers.hub import RunningHub
 from tests.helpers.hub_http import HubWriter
-from tests.helpers.prefect_api import events_settled, run_artifact, run_events
+from tests.helpers.prefect_api import events_settled, flow_task_runs, run_artifact, run_events
 
 MODEL = "alice/demo"
 ARTIFACT = "publish-alice-demo"
@@ -237,9 +237,13 @@ def test_a_publish_to_a_missing_branch_creates_it_from_master(
     result = state.result()
     assert result.created_branch and not result.created_repo and result.revision == "release/1.x"
     assert writer.head(MODEL, "release/1.x") == result.commit_id and writer.head(MODEL) == base
-    assert "| new branch | yes |" in markdown(run)
+    report = markdown(run)
+    assert "| new branch | yes |" in report and "| publish | value |\n|---|---|" in report  # a real header
     events_settled()
     assert run_events(run)[0].payload["created_branch"] is True
+    # login, model_exists, push_folder and the asset record: every task of the flow carries the tag.
+    runs = flow_task_runs(run, count=4)
+    assert len(runs) == 4 and all("modelscope" in task_run.tags for task_run in runs), [r.tags for r in runs]
 
 
 def test_typed_parameters_validate_and_render_a_json_schema_with_descriptions() -> None:

@@ -107,6 +107,7 @@ def test_download_model_against_a_silent_hub_fails_within_its_timeout(
     )
     error = assert_fails_in_time(state, elapsed, DownloadError, "timed out")
     assert {path for path, _ in error.failures} == {"a.bin", "configuration.json"}
+    assert isinstance(error, DownloadError) and error.retryable  # timeouts: the task's retries would resume
 
 
 def test_the_publish_flow_against_a_silent_hub_fails_instead_of_hanging(

@@ -52,3 +52,17 @@ def test_a_mistyped_rate_limit_fails_the_request_instead_of_disabling_the_budget
     with block.get_client() as client, pytest.raises(Exception, match="no-such-limit"):
         client.model_exists("alice/none")
     assert hub.control.requests() == 0, "the request went out without the budget"
+
+
+def test_without_a_block_the_environment_names_the_rate_limit(hub, prefect_harness, monkeypatch) -> None:
+    from hub_tasks import model_exists
+
+    name = f"hub-budget-env-{uuid.uuid4().hex[:8]}"
+    _create_limit(name)
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", hub.url)
+    monkeypatch.setenv("MODELSCOPE_API_TOKEN", hub.tokens["alice"])
+    monkeypatch.setenv("MODELSCOPE_RATE_LIMIT", name)
+    assert model_exists("alice/none") is False  # the task, configured from the environment alone
+    assert _active_slots(name) > 0, "a task without a block sent a request without spending a slot"
+    with hub_client(None, shared=False) as client:  # what the flows' own clients use without a block
+        assert client.throttle is not None
