@@ -53,7 +53,7 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
                         "request": {
                             "model_id": "{{ event.payload.model_id }}",
                             "model_dir": "{{ event.payload.model_dir }}",
-                            "tag": "{{ event.payload.tag }}",
+                            "tag": "{{ (event.payload.tag or '') }}",
                             "commit_message": "publish after training run {{ event.payload.flow_run_name }}",
                         },
                         "modelscope_credentials": credentials,

@@ -41,58 +41,110 @@ class Visibility(str, Enum):
         return {"public": 5, "internal": 3, "private": 1}[self.value]
 
 
+def _at(position: int) -> dict[str, int]:
+    """The form position of a field: the Prefect UI lists numbered fields in order, unnumbered ones first."""
+    return {"position": position}
+
+
+def _none_as_empty(value: object) -> object:
+    """None (from Python callers) as the empty string the form uses for "none"."""
+    return "" if value is None else value
+
+
 class PublishRequest(BaseModel):
-    """What to publish to the ModelScope Hub, and how."""
+    """What to publish to the ModelScope Hub, and how.
+
+    The form reads top to bottom like the task: the model and folder, where it goes (branch, tag,
+    message), then the settings of a new repo, then the file rules. An empty optional text means
+    "none", so the form has no "str | None" toggles.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     model_id: str = Field(
+        title="Model ID",
         pattern=rf"^{NAME}/{NAME}$",
         description="Hub id as owner/name, e.g. alice/my-model.",
-        json_schema_extra={"position": 0},
+        json_schema_extra=_at(0),
     )
     model_dir: str = Field(
+        title="Model folder",
         min_length=1,
         description="Folder to publish; it must hold a configuration.json.",
-        json_schema_extra={"position": 1},
+        json_schema_extra=_at(1),
     )
     revision: str = Field(
-        default="master", pattern=REF, description="Branch to publish to; a missing one is created from master's head."
+        default="master",
+        title="Revision",
+        pattern=REF,
+        description="Branch to publish to; a missing one is created from master's head.",
+        json_schema_extra=_at(2),
     )
-    tag: str | None = Field(default=None, pattern=REF, description="Tag the new commit, e.g. v1.0 (never moved).")
-    commit_message: str = Field(default="upload model", description="Commit message (empty: the default).")
-    visibility: Visibility = Field(default=Visibility.public, description="Visibility if the repo is created.")
-    license: str = Field(default="Apache License 2.0", min_length=1, description="License if the repo is created.")
-    chinese_name: str | None = Field(default=None, description="Display name if the repo is created.")
-    original_model_id: str | None = Field(
-        default=None, pattern=rf"^{NAME}/{NAME}$", description="Base model this one was trained from."
+    tag: str = Field(
+        default="",
+        pattern=rf"^$|{REF}",
+        description="Tag the new commit, e.g. v1.0 (never moved); empty for no tag.",
+        json_schema_extra=_at(3),
+    )
+    commit_message: str = Field(
+        default="upload model", description="Commit message (empty: the default).", json_schema_extra=_at(4)
+    )
+    visibility: Visibility = Field(
+        default=Visibility.public, description="Visibility if the repo is created.", json_schema_extra=_at(5)
+    )
+    license: str = Field(
+        default="Apache License 2.0",
+        min_length=1,
+        description="License if the repo is created.",
+        json_schema_extra=_at(6),
+    )
+    chinese_name: str = Field(
+        default="", description="Display name if the repo is created; empty for none.", json_schema_extra=_at(7)
+    )
+    original_model_id: str = Field(
+        default="",
+        title="Original model ID",
+        pattern=rf"^$|^{NAME}/{NAME}$",
+        description="Base model this one was trained from, as owner/name; empty for none.",
+        json_schema_extra=_at(8),
     )
     ignore_file_pattern: list[str] = Field(
         default_factory=list,
         description=r"Regular expressions (as the SDK's push_model takes them) searched in each file's path "
         r"relative to the folder, e.g. checkpoint-\d+ or \.tmp$; matching files are left out and kept on the hub.",
+        json_schema_extra=_at(9),
     )
     ignore_patterns: list[str] = Field(
         default_factory=list,
         description="Globs matched against each file's relative path and name, e.g. *.log or runs/*; matching "
         "files are left out and kept on the hub.",
+        json_schema_extra=_at(10),
     )
-    delete_missing: bool = Field(default=True, description="Remove hub files that are not in the folder.")
+    delete_missing: bool = Field(
+        default=True, description="Remove hub files that are not in the folder.", json_schema_extra=_at(11)
+    )
     allow_secret_files: list[str] = Field(
         default_factory=list,
         description="Secret-looking files (keys, .env, credentials) the folder may publish on purpose, as globs, "
         "e.g. keys/public.pem or * for all; empty refuses them.",
+        json_schema_extra=_at(12),
     )
     rollback_new_repo: bool = Field(
-        default=True, description="Delete the repo again if this run created it and the push failed."
+        default=True,
+        description="Delete the repo again if this run created it and the push failed.",
+        json_schema_extra=_at(13),
+    )
+
+    _empty_is_none = field_validator("tag", "chinese_name", "original_model_id", mode="before")(
+        classmethod(lambda cls, value: _none_as_empty(value))
     )
 
     # The client's own rules, so that a request the push would refuse is refused before any remote call
     # (the patterns above also let through "..", "master" as a tag, and names like "a..b" or "v1.lock").
     @field_validator("model_id", "original_model_id")
     @classmethod
-    def _model_id(cls, value: str | None) -> str | None:
-        return value if value is None else checked_model_id(value)
+    def _model_id(cls, value: str) -> str:
+        return checked_model_id(value) if value else value
 
     @field_validator("revision")
     @classmethod
@@ -101,8 +153,8 @@ class PublishRequest(BaseModel):
 
     @field_validator("tag")
     @classmethod
-    def _tag(cls, value: str | None) -> str | None:
-        return checked_tag(value)
+    def _tag(cls, value: str) -> str:
+        return checked_tag(value) if value else value
 
     def push_options(self) -> PushOptions:
         """What the push engine is asked to do, built by keyword (it validates itself).
@@ -114,11 +166,11 @@ class PublishRequest(BaseModel):
         return PushOptions(
             visibility=self.visibility.code,
             license=self.license,
-            chinese_name=self.chinese_name,
+            chinese_name=self.chinese_name or None,
             commit_message=self.commit_message,
-            tag=self.tag,
+            tag=self.tag or None,
             revision=self.revision,
-            original_model_id=self.original_model_id,
+            original_model_id=self.original_model_id or None,
             ignore_file_pattern=self.ignore_file_pattern,
             ignore_patterns=self.ignore_patterns,
             delete_missing=self.delete_missing,
@@ -132,11 +184,12 @@ class PublishLock(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Take the model's lock around the write phase.")
-    name: str | None = Field(
-        default=None,
-        pattern=r"^[^/%&<>]+$",
-        description="Global concurrency limit to use; modelscope-publish-<owner>--<name> if empty.",
+    name: str = Field(
+        default="",
+        pattern=r"^[^/%&<>]*$",
+        description="Global concurrency limit to use; empty for the model's own, modelscope-publish-OWNER--NAME.",
     )
+    _empty_is_none = field_validator("name", mode="before")(classmethod(lambda cls, value: _none_as_empty(value)))
     timeout_seconds: float = Field(default=3600, gt=0, description="Give up waiting for the lock after this long.")
     # The bounds of the Prefect server's lease API: anything outside is refused at lock time (HTTP 422).
     lease_seconds: float = Field(

@@ -259,7 +259,22 @@ def test_typed_parameters_validate_and_render_a_json_schema_with_descriptions() 
         assert all(field.get("description") for field in fields.values()), name
     request = definitions["PublishRequest"]
     assert set(request["required"]) == {"model_id", "model_dir"}
-    assert (request["properties"]["model_id"]["position"], request["properties"]["model_dir"]["position"]) == (0, 1)
+    # The form reads like the task: every field numbered, in this order; labels say "ID"; an empty optional
+    # text means none, so no field is a "str | None" toggle.
+    props = request["properties"]
+    assert sorted(props, key=lambda name: props[name]["position"])[:5] == [
+        "model_id",
+        "model_dir",
+        "revision",
+        "tag",
+        "commit_message",
+    ]
+    assert sorted(p["position"] for p in props.values()) == list(range(len(props)))
+    assert (props["model_id"]["title"], props["original_model_id"]["title"]) == ("Model ID", "Original model ID")
+    for definition in ("PublishRequest", "PublishLock"):
+        for name, field in definitions[definition]["properties"].items():
+            assert "anyOf" not in field or all(t.get("type") != "null" for t in field["anyOf"]), (definition, name)
+            assert "<" not in field["description"], (definition, name)  # the UI would strip it as HTML
     assert request["properties"]["revision"]["default"] == "master"
     assert definitions["Visibility"]["enum"] == ["public", "internal", "private"]
     lease = definitions["PublishLock"]["properties"]["lease_seconds"]
