@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.helpers.folders import tree_of
 from tests.helpers.hub import RunningHub, hub_own_files
 from tests.helpers.sdk import run_sdk, sdk_env
 
@@ -91,12 +92,6 @@ def make_folder(root: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return root
-
-
-def tree_of(root: Path) -> dict[str, str]:
-    """repo path -> sha256 for every file below `root`."""
-    files = (p for p in root.rglob("*") if p.is_file())
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:

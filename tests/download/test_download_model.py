@@ -17,7 +17,7 @@ import pytest
 from hub_tasks import DownloadError, HubClient, InvalidParameter, NotExistError, RequestError
 from hub_tasks.download import local_path
 from tests.helpers.clients import make_client
-from tests.helpers.folders import manifest, remote_all, without_hub_files
+from tests.helpers.folders import manifest, remote_all, tree_of, without_hub_files
 from tests.helpers.sdk import run_sdk, sdk_env
 from tests.helpers.secret_scan import leak_guard, raises
 
@@ -56,15 +56,6 @@ def make_folder(root: Path) -> Path:
 def listed(client: HubClient, model_id: str = "alice/demo") -> dict[str, str]:
     """repo path -> sha256 of every file the hub lists at master, its own files included."""
     return {path: sha for path, (sha, _) in remote_all(client, model_id).items()}
-
-
-def tree_of(root: Path) -> dict[str, str]:
-    """repo path -> sha256 of every file below `root` (hidden partials included, so leftovers show)."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in root.rglob("*")
-        if p.is_file()
-    }
 
 
 @pytest.fixture

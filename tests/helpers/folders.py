@@ -71,6 +71,15 @@ def manifest(folder: Path) -> dict[str, tuple[str, int]]:
     return out
 
 
+def tree_of(root: Path) -> dict[str, str]:
+    """rel POSIX path -> sha256 of every file below `root` (hidden partials included, so leftovers show)."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
 def remote_all(client: HubClient, model_id: str, revision: str = "master") -> dict[str, tuple[str, int]]:
     """rel path -> (sha256, size) of every file of a revision, as the hub lists it, its own files included."""
     return {f.path: (f.sha256, f.size) for f in client.get_model_files(model_id, revision, recursive=True) if f.is_file}

@@ -4,7 +4,6 @@ resumes the partial files; a file whose bytes the hub serves wrong is not retrie
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,10 @@ from prefect import flow
 from hub_tasks import DownloadError, HubSettings, download_model, is_retryable
 from hub_tasks.prefect.runtime import TASK_RETRIES
 from tests.helpers.clients import make_block, make_client
-from tests.helpers.folders import MIB, blob, make_folder
+from tests.helpers.folders import MIB, blob, make_folder, tree_of
 from tests.helpers.hub import RunningHub
 
 pytestmark = pytest.mark.reliability
-
-
-def tree(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in root.rglob("*")
-        if p.is_file()
-    }
 
 
 @pytest.fixture
@@ -64,7 +55,7 @@ def test_drops_and_503s_beyond_the_clients_attempts_are_resumed_by_the_tasks_ret
     state = run_download(hub_idle, tmp_path / "out")
     assert state.is_completed(), state.message
     result = state.result()
-    assert tree(tmp_path / "out") == tree(published)
+    assert tree_of(tmp_path / "out") == tree_of(published)
     # The retry fetched only what was missing: the other files were complete and verified in place, and the
     # big file went on from the bytes its dropped bodies had delivered (Range).
     big = (published / "big.safetensors").stat().st_size
