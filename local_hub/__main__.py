@@ -61,6 +61,16 @@ def parser() -> argparse.ArgumentParser:
         help="when the hub injects its .gitattributes: in a first commit at creation (default), "
         "with the first content commit, or never",
     )
+    serve.add_argument(
+        "--network-latency", type=float, default=0.0, metavar="SECONDS", help="added to every request (the round trip)"
+    )
+    serve.add_argument(
+        "--network-bandwidth",
+        type=float,
+        default=None,
+        metavar="BYTES_PER_SECOND",
+        help="the link's capacity in each direction, shared by all requests (default: unlimited)",
+    )
     serve.add_argument("--no-fsync", action="store_true", help="do not fsync blobs (faster, less durable)")
     serve.add_argument("--log-file", type=Path, help="write the access log here instead of stderr")
     return root
@@ -85,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         revision_commit_ids=not args.no_revision_commit_ids,
         clock_offset_seconds=args.clock_offset,
         gitattributes=args.gitattributes,
+        network_latency_seconds=args.network_latency,
+        network_bytes_per_second=args.network_bandwidth,
     )
     try:
         state = HubState(options)

@@ -58,6 +58,7 @@ ROUTES = [
     Route("/_local_hub/branches", admin.create_branch, methods=["POST"], name="admin_branches"),
     Route("/_local_hub/users", admin.users, methods=["POST"], name="admin_users"),
     Route("/_local_hub/config", admin.config, methods=["PUT"], name="admin_config"),
+    Route("/_local_hub/network", admin.network, methods=["GET", "PUT", "DELETE"], name="admin_network"),
 ]
 
 

@@ -45,9 +45,9 @@ class HubControl:
         counts = self.stats()["requests"]
         return sum(counts.values()) if route is None else int(counts.get(route, 0))
 
-    def reset(self, *, state: bool = False, stats: bool = True, faults: bool = True) -> None:
-        """Zero counters and drop faults; with `state=True` also forget every repo."""
-        self._call("POST", "reset", {"state": state, "stats": stats, "faults": faults})
+    def reset(self, *, state: bool = False, stats: bool = True, faults: bool = True, network: bool = True) -> None:
+        """Zero counters, drop faults and the network profile; with `state=True` also forget every repo."""
+        self._call("POST", "reset", {"state": state, "stats": stats, "faults": faults, "network": network})
 
     def set_faults(self, rules: list[dict[str, Any]], seed: int | None = None) -> list[dict[str, Any]]:
         """Replace the fault table (see `local_hub.fault_rules` for the rule fields)."""
@@ -70,6 +70,14 @@ class HubControl:
     def add_user(self, name: str, token: str, groups: list[str] | None = None) -> None:
         """Add a user (and make it a member of `groups`)."""
         self._call("POST", "users", {"name": name, "token": token, "groups": groups or []})
+
+    def set_network(self, latency_seconds: float = 0.0, bytes_per_second: float | None = None) -> dict[str, Any]:
+        """Put a network profile in front of the hub's routes (zero and None remove it)."""
+        return self._call("PUT", "network", {"latency_seconds": latency_seconds, "bytes_per_second": bytes_per_second})
+
+    def network(self) -> dict[str, Any]:
+        """The current network profile."""
+        return self._call("GET", "network")
 
     def configure(self, **options: float | bool | str) -> dict[str, float | bool | str]:
         """Change `tree_limit`, `max_list_offset`, `revision_commit_ids`, `clock_offset_seconds` and/or

@@ -27,8 +27,9 @@ access_log = logging.getLogger("local_hub.access")
 
 
 def _cycle(receive: Receive) -> Any:
-    """uvicorn's per-request cycle object, which owns the connection's transport."""
-    return getattr(receive, "__self__", None)
+    """uvicorn's per-request cycle object, which owns the connection's transport (also behind the
+    network profile's paced `receive`, which keeps it as `cycle`)."""
+    return getattr(receive, "cycle", None) or getattr(receive, "__self__", None)
 
 
 async def _drop_connection(receive: Receive) -> None:
@@ -118,6 +119,10 @@ class FaultMiddleware:
         if not control:
             self.state.stats.count_request(route)
         rule = None if control else self.state.faults.pick(route, scope["path"], method)
+        network = self.state.network
+        if not control and network.active:  # the link first: faults act on the paced stream
+            await asyncio.sleep(network.latency_seconds)
+            receive, observed_send = network.wrap(receive, observed_send)
         try:
             if rule is None:
                 await self.app(scope, receive, observed_send)

@@ -46,12 +46,14 @@ async def stats(request: Request) -> JSONResponse:
 
 
 async def reset(request: Request) -> JSONResponse:
-    """POST /_local_hub/reset {"stats": true, "faults": true, "state": false}."""
+    """POST /_local_hub/reset {"stats": true, "faults": true, "network": true, "state": false}."""
     _authorize(request)
     body = await json_body(request)
     hub = hub_of(request)
     if body.get("faults", True):
         hub.faults.clear()
+    if body.get("network", True):
+        hub.network.configure(0.0, None)
     if body.get("state", False):
         await run_in_threadpool(hub.store.reset)
     if body.get("stats", True):
@@ -73,6 +75,25 @@ async def faults(request: Request) -> JSONResponse:
     elif request.method == "DELETE":
         table.clear()
     return JSONResponse({"rules": table.describe()})
+
+
+async def network(request: Request) -> JSONResponse:
+    """GET shows the network profile; PUT {"latency_seconds": s, "bytes_per_second": n | null} sets it
+    (both keys; a missing one means none); DELETE removes it."""
+    _authorize(request)
+    profile = hub_of(request).network
+    if request.method == "PUT":
+        body = await json_body(request)
+        unknown = set(body) - {"latency_seconds", "bytes_per_second"}
+        if unknown:
+            raise BadRequest(f"unknown network key(s) {sorted(unknown)}: use latency_seconds, bytes_per_second")
+        try:
+            profile.configure(body.get("latency_seconds", 0.0), body.get("bytes_per_second"))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+    elif request.method == "DELETE":
+        profile.configure(0.0, None)
+    return JSONResponse(profile.describe())
 
 
 async def create_branch(request: Request) -> JSONResponse:

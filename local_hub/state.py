@@ -12,6 +12,7 @@ from local_hub.blobs import BlobStore
 from local_hub.clock import IdSource
 from local_hub.fault_rules import FaultTable
 from local_hub.hub_files import HubFilesMode
+from local_hub.network import NetworkProfile
 from local_hub.store import Store
 
 
@@ -34,6 +35,8 @@ class HubOptions:
             (`CreatedAt`, the `EndTime` filter): a hub whose clock runs ahead (> 0) or behind.
         gitattributes: When the hub injects its `.gitattributes` (`hub_files`): `on-create`,
             `on-first-commit` or `off` (UNCERTAIN on the real hub, so every mode is tested).
+        network_latency_seconds: The network profile's latency, added to every request (`network`).
+        network_bytes_per_second: The network profile's bandwidth in each direction; None for unlimited.
     """
 
     data_dir: Path
@@ -47,6 +50,8 @@ class HubOptions:
     revision_commit_ids: bool = True
     clock_offset_seconds: float = 0.0
     gitattributes: HubFilesMode = "on-create"
+    network_latency_seconds: float = 0.0
+    network_bytes_per_second: float | None = None
 
 
 class Stats:
@@ -113,6 +118,7 @@ class HubState:
         self.store = Store(options.data_dir / "hub.db", self.blobs, self.ids)
         self.stats = Stats()
         self.faults = FaultTable(seed=options.seed)
+        self.network = NetworkProfile(options.network_latency_seconds, options.network_bytes_per_second)
         for name, token in options.users.items():
             if options.admin_token is not None and token == options.admin_token:
                 raise ValueError(f"user {name}'s token equals the admin token; pick another admin token")
