@@ -7,14 +7,18 @@ they apply the client's own validators, so a request the push would refuse fails
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from hub_tasks import PushOptions
 from hub_tasks.validation import validate_model_id, validate_ref, validate_tag
 
 NAME = r"[A-Za-z0-9_.-]+"
 REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
+# An optional text of the form: empty means none (no "str | None" toggle in the UI); None from Python
+# callers is read as "".
+OptionalText = Annotated[str, BeforeValidator(lambda value: "" if value is None else value)]
 
 
 def checked_model_id(value: str) -> str:
@@ -46,11 +50,6 @@ def _at(position: int) -> dict[str, int]:
     return {"position": position}
 
 
-def _none_as_empty(value: object) -> object:
-    """None (from Python callers) as the empty string the form uses for "none"."""
-    return "" if value is None else value
-
-
 class PublishRequest(BaseModel):
     """What to publish to the ModelScope Hub, and how.
 
@@ -80,7 +79,7 @@ class PublishRequest(BaseModel):
         description="Branch to publish to; a missing one is created from master's head.",
         json_schema_extra=_at(2),
     )
-    tag: str = Field(
+    tag: OptionalText = Field(
         default="",
         pattern=rf"^$|{REF}",
         description="Tag the new commit, e.g. v1.0 (never moved); empty for no tag.",
@@ -98,10 +97,10 @@ class PublishRequest(BaseModel):
         description="License if the repo is created.",
         json_schema_extra=_at(6),
     )
-    chinese_name: str = Field(
+    chinese_name: OptionalText = Field(
         default="", description="Display name if the repo is created; empty for none.", json_schema_extra=_at(7)
     )
-    original_model_id: str = Field(
+    original_model_id: OptionalText = Field(
         default="",
         title="Original model ID",
         pattern=rf"^$|^{NAME}/{NAME}$",
@@ -133,10 +132,6 @@ class PublishRequest(BaseModel):
         default=True,
         description="Delete the repo again if this run created it and the push failed.",
         json_schema_extra=_at(13),
-    )
-
-    _empty_is_none = field_validator("tag", "chinese_name", "original_model_id", mode="before")(
-        classmethod(lambda cls, value: _none_as_empty(value))
     )
 
     # The client's own rules, so that a request the push would refuse is refused before any remote call
@@ -184,12 +179,11 @@ class PublishLock(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Take the model's lock around the write phase.")
-    name: str = Field(
+    name: OptionalText = Field(
         default="",
         pattern=r"^[^/%&<>]*$",
         description="Global concurrency limit to use; empty for the model's own, modelscope-publish-OWNER--NAME.",
     )
-    _empty_is_none = field_validator("name", mode="before")(classmethod(lambda cls, value: _none_as_empty(value)))
     timeout_seconds: float = Field(default=3600, gt=0, description="Give up waiting for the lock after this long.")
     # The bounds of the Prefect server's lease API: anything outside is refused at lock time (HTTP 422).
     lease_seconds: float = Field(
