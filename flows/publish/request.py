@@ -45,9 +45,24 @@ class Visibility(str, Enum):
         return {"public": 5, "internal": 3, "private": 1}[self.value]
 
 
+MODEL_ID_WORDS = "owner/name, e.g. alice/my-model"
+
+
 def _at(position: int) -> dict[str, int]:
     """The form position of a field: the Prefect UI lists numbered fields in order, unnumbered ones first."""
     return {"position": position}
+
+
+def _refused_in_words(regex: str, words: str, position: int) -> dict[str, object]:
+    """A form field that matches `regex`, refused with `words` rather than the regex itself.
+
+    The Prefect server checks form values with jsonschema and the UI shows its message next to the field.
+    A `pattern` keyword's message quotes the raw regex ("'x' does not match '^[A-Za-z0-9_.-]+/…$'"), and
+    Prefect 3.9 offers no custom message. An `if`/`else` does it: a value the regex refuses must then equal
+    `words`, whose message reads "'owner/name, e.g. alice/my-model' was expected". The words themselves
+    never pass as a value: the field's validator applies the client's own rule after the form.
+    """
+    return {"if": {"pattern": regex}, "else": {"const": words}, "position": position}
 
 
 class PublishRequest(BaseModel):
@@ -62,9 +77,8 @@ class PublishRequest(BaseModel):
 
     model_id: str = Field(
         title="Model ID",
-        pattern=rf"^{NAME}/{NAME}$",
-        description="Hub id as owner/name, e.g. alice/my-model.",
-        json_schema_extra=_at(0),
+        description=f"Hub id as {MODEL_ID_WORDS}.",
+        json_schema_extra=_refused_in_words(rf"^{NAME}/{NAME}$", MODEL_ID_WORDS, 0),
     )
     model_dir: str = Field(
         title="Model folder",
@@ -103,9 +117,8 @@ class PublishRequest(BaseModel):
     original_model_id: OptionalText = Field(
         default="",
         title="Original model ID",
-        pattern=rf"^$|^{NAME}/{NAME}$",
         description="Base model this one was trained from, as owner/name; empty for none.",
-        json_schema_extra=_at(8),
+        json_schema_extra=_refused_in_words(rf"^$|^{NAME}/{NAME}$", f"empty, or {MODEL_ID_WORDS}", 8),
     )
     ignore_file_pattern: list[str] = Field(
         default_factory=list,

@@ -11,6 +11,22 @@ from hub_tasks.client import HubClient
 from hub_tasks.prefect.runtime import new_client
 from hub_tasks.settings import DEFAULT_ENDPOINT, HubSettings, normalize_endpoint
 
+# The block's "View Docs" link: this project's README section on credentials (also [project.urls] in
+# pyproject.toml).
+DOCS_URL = "https://github.com/prefect-modelscope/prefect-modelscope#credentials"
+
+
+def _blank_is_default(schema: dict[str, Any]) -> None:
+    """Render an optional knob as a plain input: an empty one means "the default", not a "null" card.
+
+    Pydantic writes `float | None = None` as `anyOf: [number, null]` with `default: null`, which the
+    Prefect UI draws as a "number / null" type picker. The form only needs the non-null branch: a field
+    left empty is omitted from the saved block, and the block reads it as None again.
+    """
+    (kept,) = [branch for branch in schema.pop("anyOf") if branch.get("type") != "null"]
+    schema.update(kept)
+    schema.pop("default", None)
+
 
 class ModelScopeCredentials(CredentialsBlock):
     """Credentials for the ModelScope Hub: an SDK access token, the hub's URL, and client knobs.
@@ -36,8 +52,11 @@ class ModelScopeCredentials(CredentialsBlock):
 
     _block_type_name = "ModelScope Credentials"
     _block_type_slug = "modelscope-credentials"
-    _logo_url = "https://github.com/modelscope.png?size=200"  # square, 200 px
-    _documentation_url = "https://github.com/modelscope/modelscope#readme"
+    # No logo: a remote image breaks offline and Prefect accepts only http(s) URLs (no inline data).
+    _logo_url = None
+    _documentation_url = DOCS_URL
+    # The catalog card shows about two lines, so it gets one whole sentence, not the docstring.
+    _description = "A ModelScope Hub access token and hub URL for every prefect-modelscope task and flow."
 
     token: SecretStr = Field(
         default=...,
@@ -50,38 +69,60 @@ class ModelScopeCredentials(CredentialsBlock):
         description="Base URL of the hub, e.g. https://www.modelscope.cn or a local_hub URL for tests.",
     )
     connect_timeout: float | None = Field(
-        default=None, gt=0, title="Connect timeout (s)", description="Seconds to open a connection; default 10."
+        default=None,
+        gt=0,
+        title="Connect timeout (s)",
+        description="Seconds to open a connection; empty for 10.",
+        json_schema_extra=_blank_is_default,
     )
     read_timeout: float | None = Field(
-        default=None, gt=0, title="Read timeout (s)", description="Seconds to wait for the hub's bytes; default 60."
+        default=None,
+        gt=0,
+        title="Read timeout (s)",
+        description="Seconds to wait for the hub's bytes; empty for 60.",
+        json_schema_extra=_blank_is_default,
     )
     retry_attempts: int | None = Field(
         default=None,
         ge=1,
         le=20,
         title="Attempts per request",
-        description="Attempts per HTTP call on transient faults (429, 5xx, dropped connections); default 4.",
+        description="Attempts per HTTP call on transient faults (429, 5xx, dropped connections); empty for 4.",
+        json_schema_extra=_blank_is_default,
     )
     retry_max_total_wait_seconds: float | None = Field(
         default=None,
         ge=0,
         title="Total back-off per request (s)",
-        description="Cap of all back-off waits of one HTTP call together; default 30.",
+        description="Cap of all back-off waits of one HTTP call together; empty for 30.",
+        json_schema_extra=_blank_is_default,
     )
     upload_max_workers: int | None = Field(
-        default=None, ge=1, le=64, title="Parallel transfers", description="Parallel blob uploads and downloads."
+        default=None,
+        ge=1,
+        le=64,
+        title="Parallel transfers",
+        description="Parallel blob uploads and downloads; empty for the CPU count + 4, at most 8.",
+        json_schema_extra=_blank_is_default,
     )
 
     rate_limit: str | None = Field(
         default=None,
         title="Hub rate limit",
-        description="Name of a Prefect global concurrency limit with slot decay; every hub request takes a slot.",
+        description="Name of a Prefect global concurrency limit with slot decay; every hub request takes a slot. "
+        "Empty for none.",
+        json_schema_extra=_blank_is_default,
     )
 
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str) -> str:
         return normalize_endpoint(value)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     def settings(self) -> HubSettings:
         """`HubSettings` from the environment, overridden by every field set on this block."""

@@ -290,6 +290,12 @@ def test_typed_parameters_validate_and_render_a_json_schema_with_descriptions() 
     ]
     for parameters in bad:
         assert validate(parameters, schema), parameters
+    # What the UI shows next to a bad id is the server's jsonschema message: words, never the regex.
+    for field in ("model_id", "original_model_id"):
+        errors = validate({"request": {**good["request"], field: "not a model id"}}, schema)
+        assert [error.message for error in errors] == [
+            f"'{'' if field == 'model_id' else 'empty, or '}owner/name, e.g. alice/my-model' was expected"
+        ]
 
     typed = publish_model.validate_parameters(good)
     assert isinstance(typed["request"], PublishRequest) and typed["request"].visibility is Visibility.internal

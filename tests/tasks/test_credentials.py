@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 from prefect.blocks.abstract import CredentialsBlock
@@ -32,14 +34,37 @@ class TestBlockStandards(BlockStandardTestSuite):
     def block(self) -> type[ModelScopeCredentials]:
         return ModelScopeCredentials
 
+    def test_has_a_valid_image(self, block: type[ModelScopeCredentials]) -> None:
+        """Deliberately no logo: a remote image is broken offline, and Prefect accepts only http(s) URLs."""
+        assert block._logo_url is None
+
 
 # -- the class -----------------------------------------------------------------------------------------
 def test_block_metadata() -> None:
     assert issubclass(ModelScopeCredentials, CredentialsBlock)
     assert ModelScopeCredentials.get_block_type_name() == "ModelScope Credentials"
     assert ModelScopeCredentials.get_block_type_slug() == "modelscope-credentials"
-    assert str(ModelScopeCredentials._logo_url).startswith("https://")
-    assert str(ModelScopeCredentials._documentation_url).startswith("https://")
+    # "View Docs" opens this project's README section on the block; the catalog card gets one whole sentence.
+    docs = str(ModelScopeCredentials._documentation_url)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert docs.endswith("#credentials") and "\n## Credentials\n" in readme
+    home = re.search(r'^Source = "(.+)"$', (Path(__file__).parents[2] / "pyproject.toml").read_text(), re.M)
+    assert home is not None and docs == f"{home[1]}#credentials"
+    description = ModelScopeCredentials.get_description()
+    assert description is not None and len(description) <= 100 and description.count(".") == 1
+    assert description.endswith(".")
+
+
+def test_optional_knobs_render_as_plain_inputs_not_type_pickers() -> None:
+    """An empty knob means "the default": the form shows a number (or text) input, not a "number / null" card,
+    and a block saved with the field left out reads it as None."""
+    properties = ModelScopeCredentials.model_json_schema()["properties"]
+    for name in (*KNOBS, "rate_limit"):
+        assert "anyOf" not in properties[name] and "default" not in properties[name], name
+        assert properties[name]["type"] in ("number", "integer", "string"), name
+    assert properties["connect_timeout"]["exclusiveMinimum"] == 0
+    assert ModelScopeCredentials(token="t").connect_timeout is None
+    assert ModelScopeCredentials(token="t", rate_limit=" ").rate_limit is None
 
 
 def test_fields_have_titles_and_descriptions_and_only_the_token_is_required() -> None:
