@@ -23,10 +23,20 @@ from prefect.schedules import Cron
 from flows.publish.flow import PublishRequest, publish_model
 from flows.snapshot.flow import snapshot_revisions
 from flows.train_and_publish import TRAINING_COMPLETED, PublishMode, default_output_dir, train_and_publish
+from hub_tasks.prefect.references import credentials_reference
 
 
 def credentials_ref(block_name: str) -> dict:
-    """A parameter value that makes Prefect load the credentials block by name at run time."""
+    """A parameter value that makes Prefect load the credentials block at run time, by its document id.
+
+    By id rather than by name, so the run form's block selector shows the block (see
+    hub_tasks.prefect.references); a missing block stops `serve` here, before anything is deployed.
+    """
+    return credentials_reference(block_name)["parameter"]
+
+
+def credentials_by_name(block_name: str) -> dict:
+    """The same reference by name: trigger parameters are rendered when the event arrives."""
     return {"$ref": {"block_document_slug": f"modelscope-credentials/{block_name}"}}
 
 
@@ -56,7 +66,7 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
                             "tag": "{{ (event.payload.tag or '') }}",
                             "commit_message": "publish after training run {{ event.payload.flow_run_name }}",
                         },
-                        "modelscope_credentials": credentials,
+                        "modelscope_credentials": credentials_by_name(block_name),
                     },
                 )
             ],

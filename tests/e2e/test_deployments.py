@@ -13,6 +13,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
 
 from hub_tasks import HubClient
+from hub_tasks.prefect.references import CredentialsBlockMissing
 from tests.helpers.hub import RunningHub
 from tests.helpers.polling import wait_for
 from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, final
@@ -103,3 +104,24 @@ def test_nightly_snapshot_is_scheduled_by_cron_and_runs(stack: PrefectStack, hub
             assert (local.hour, local.minute) == (3, 0), run.expected_start_time.astimezone(timezone.utc)
         run = run_deployment("snapshot-revisions/nightly", timeout=240, poll_interval=1, as_subflow=False)
     assert run.state is not None and run.state.is_completed(), run.state
+
+
+def test_every_deployment_names_the_credentials_block_by_id_so_the_form_shows_it(stack: PrefectStack) -> None:
+    """The run form's block selector shows a reference by document id, not by slug: prefect.yaml's build step
+    and serve.py resolve it at deploy time. Trigger parameters keep the slug (rendered when the event comes)."""
+    from deployments.serve import deployments  # imports the flows: only here, under the stack's settings
+
+    with api(stack) as client:
+        block = client.read_block_document_by_name("modelscope", "modelscope-credentials", include_secrets=False)
+        by_id = {"$ref": {"block_document_id": str(block.id)}}
+        for name in ("snapshot-revisions/nightly", "publish-model/after-training", "publish-model/manual"):
+            assert client.read_deployment_by_name(name).parameters["modelscope_credentials"] == by_id, name
+        served = {deployment.name: deployment for deployment in deployments("modelscope")}
+        assert all(d.parameters["modelscope_credentials"] == by_id for d in served.values())
+        (trigger,) = served["after-training"].triggers
+        assert trigger.parameters is not None
+        assert trigger.parameters["modelscope_credentials"]["$ref"] == {
+            "block_document_slug": "modelscope-credentials/modelscope"
+        }
+        with pytest.raises(CredentialsBlockMissing, match="create it first"):
+            deployments("no-such-block")
