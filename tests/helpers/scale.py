@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
 
 import requests
 
@@ -41,3 +43,37 @@ def seed_scale_models(hub: RunningHub, count: int) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(one, range(count)))
+
+
+def hub_request_times(log_file: Path, offset: int = 0) -> list[float]:
+    """When each hub API request (not the control plane) finished, in seconds, from local_hub's access log.
+
+    Args:
+        log_file: The hub's `--log-file`.
+        offset: Byte offset to read from, e.g. the log's size before the run being measured.
+
+    Returns:
+        The timestamps in log order (the hub logs each request as it completes, to the millisecond).
+    """
+    times = []
+    with log_file.open("rb") as log:
+        log.seek(offset)
+        for line in log.read().decode().splitlines():
+            # "2026-12-02 18:44:05,123 local_hub.access GET /api/v1/... 200 1.2ms"
+            date, clock, logger, _method, path, *_ = [*line.split(" "), "", "", "", ""][:6]
+            if logger != "local_hub.access" or path.startswith("/_local_hub"):
+                continue
+            stamp = datetime.strptime(f"{date} {clock}", "%Y-%m-%d %H:%M:%S,%f")
+            times.append(stamp.timestamp())
+    return times
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most requests in any one-second window (sliding: each window starts at a request)."""
+    ordered = sorted(times)
+    busiest, start = 0, 0
+    for end, stamp in enumerate(ordered):
+        while stamp - ordered[start] >= 1.0:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    return busiest

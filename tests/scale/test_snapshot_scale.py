@@ -12,11 +12,25 @@ from prefect.events.filters import EventFilter, EventNameFilter
 from flows.snapshot.format import Snapshot
 from tests.helpers.hub import ROOT, RunningHub
 from tests.helpers.polling import wait_for
-from tests.helpers.scale import SCALE_MODELS, SCALE_OWNER, SCALE_TOKEN, seed_scale_models
+from tests.helpers.scale import (
+    SCALE_MODELS,
+    SCALE_OWNER,
+    SCALE_TOKEN,
+    busiest_second,
+    hub_request_times,
+    seed_scale_models,
+)
 from tests.helpers.stack import PrefectStack, api, final
 
 pytestmark = [pytest.mark.scale, pytest.mark.timeout(900)]
 RATE_LIMIT = "modelscope-api"
+# The budget: 100 requests a second, bursts of 20. Low enough that the snapshot is held back by it (the
+# hub answers several hundred a second here), so the observed-rate check below means something.
+RATE_PER_SECOND, BURST = 100, 20
+MAX_CONCURRENCY = 8
+# The client takes slots 10 at a time (hub_tasks.prefect.concurrency.rate_limiter) and each of the
+# MAX_CONCURRENCY batch tasks has its own client: a window can also hold what those took just before it.
+CARRIED_OVER = MAX_CONCURRENCY * 10
 
 
 def test_snapshot_of_many_models_within_a_rate_limit(scale_stack: PrefectStack, hub: RunningHub, tmp_path) -> None:
@@ -38,13 +52,14 @@ def test_snapshot_of_many_models_within_a_rate_limit(scale_stack: PrefectStack, 
     )
     with api(scale_stack) as client:
         client.create_global_concurrency_limit(
-            GlobalConcurrencyLimitCreate(name=RATE_LIMIT, limit=200, slot_decay_per_second=400.0)
+            GlobalConcurrencyLimitCreate(name=RATE_LIMIT, limit=BURST, slot_decay_per_second=float(RATE_PER_SECOND))
         )
+        log_offset = hub.log_file.stat().st_size  # the hub's access log from here on is this run's
         deployment = client.read_deployment_by_name("snapshot-revisions/nightly")
         parameters = {
             "owners": [SCALE_OWNER],
             "snapshot_dir": str(tmp_path / "snapshots"),
-            "max_concurrency": 8,
+            "max_concurrency": MAX_CONCURRENCY,
             "modelscope_credentials": {"$ref": {"block_document_slug": "modelscope-credentials/modelscope-scale"}},
         }
         run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
@@ -59,6 +74,14 @@ def test_snapshot_of_many_models_within_a_rate_limit(scale_stack: PrefectStack, 
 
         acquired = wait_for(acquisitions, "rate-limit acquisition events", timeout=60, interval=0.5)
     assert acquired, "the snapshot never took a slot of the rate limit"
+    # The observed rate, from the hub's side: no one-second window above the budget plus one burst (plus
+    # what the batched slots can carry over), and the run as a whole within the budget.
+    times = hub_request_times(hub.log_file, log_offset)
+    assert len(times) > SCALE_MODELS, len(times)
+    busiest = busiest_second(times)
+    print(f"{len(times)} hub requests in {max(times) - min(times):.1f} s; busiest second: {busiest}")
+    assert busiest <= RATE_PER_SECOND + BURST + CARRIED_OVER, busiest
+    assert len(times) <= RATE_PER_SECOND * (max(times) - min(times)) + BURST + CARRIED_OVER
     snapshots = sorted((tmp_path / "snapshots").glob("snapshot-*.json"))
     assert len(snapshots) == 1
     snapshot = Snapshot.model_validate_json(snapshots[0].read_bytes())
