@@ -9,6 +9,9 @@ Example:
     ```
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hub_tasks.client import HubClient
 from hub_tasks.errors import (
     AlreadyExistsError,
@@ -79,32 +82,34 @@ __all__ = [
     "is_retryable",
 ]
 
-# The Prefect layer: the credentials block and one retrying task per hub operation.
-from hub_tasks.prefect.credentials import ModelScopeCredentials
-from hub_tasks.prefect.runtime import retry_if_transient
-from hub_tasks.prefect.tasks import (
-    create_branch,
-    create_model,
-    create_tag,
-    delete_model,
-    get_model,
-    get_model_branches_and_tags,
-    get_model_files,
-    get_model_refs,
-    list_all_models,
-    list_model_revisions,
-    list_models,
-    login,
-    model_exists,
-)
-from hub_tasks.prefect.transfer_tasks import (
-    download_model,
-    fetch_meta_files_from_url,
-    push_folder,
-    push_model,
-    verify_model_folder,
-)
-
+# The Prefect layer (the credentials block and one retrying task per hub operation) is imported on
+# first use, so a script that only needs `HubClient` never pays for importing Prefect (about 2 s).
+_PREFECT_LAYER = {
+    "ModelScopeCredentials": "hub_tasks.prefect.credentials",
+    "retry_if_transient": "hub_tasks.prefect.runtime",
+    **dict.fromkeys(
+        (
+            "create_branch",
+            "create_model",
+            "create_tag",
+            "delete_model",
+            "get_model",
+            "get_model_branches_and_tags",
+            "get_model_files",
+            "get_model_refs",
+            "list_all_models",
+            "list_model_revisions",
+            "list_models",
+            "login",
+            "model_exists",
+        ),
+        "hub_tasks.prefect.tasks",
+    ),
+    **dict.fromkeys(
+        ("download_model", "fetch_meta_files_from_url", "push_folder", "push_model", "verify_model_folder"),
+        "hub_tasks.prefect.transfer_tasks",
+    ),
+}
 __all__ += [
     "ModelScopeCredentials",
     "create_branch",
@@ -127,3 +132,45 @@ __all__ += [
     "retry_if_transient",
     "verify_model_folder",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a Prefect-layer name on first access (PEP 562), then keep it in the module."""
+    module = _PREFECT_LAYER.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hub_tasks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Every public name, the lazy ones included (`prefect block register -m hub_tasks` lists them)."""
+    return sorted({*globals(), *_PREFECT_LAYER})
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
+    from hub_tasks.prefect.credentials import ModelScopeCredentials
+    from hub_tasks.prefect.runtime import retry_if_transient
+    from hub_tasks.prefect.tasks import (
+        create_branch,
+        create_model,
+        create_tag,
+        delete_model,
+        get_model,
+        get_model_branches_and_tags,
+        get_model_files,
+        get_model_refs,
+        list_all_models,
+        list_model_revisions,
+        list_models,
+        login,
+        model_exists,
+    )
+    from hub_tasks.prefect.transfer_tasks import (
+        download_model,
+        fetch_meta_files_from_url,
+        push_folder,
+        push_model,
+        verify_model_folder,
+    )

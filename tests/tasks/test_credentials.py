@@ -242,6 +242,15 @@ def test_prefect_block_register_lists_the_block_type(prefect_harness) -> None:
 def test_the_package_declares_the_prefect_collections_entry_point() -> None:
     found = [ep for ep in entry_points(group="prefect.collections") if ep.name == "hub_tasks"]
     assert len(found) == 1
-    assert found[0].value == "hub_tasks"
-    assert found[0].load() is hub_tasks
-    assert hub_tasks.ModelScopeCredentials is ModelScopeCredentials
+    assert found[0].value == "hub_tasks.prefect.credentials"
+    assert found[0].load().ModelScopeCredentials is ModelScopeCredentials is hub_tasks.ModelScopeCredentials
+
+
+def test_a_plain_client_script_does_not_import_prefect() -> None:
+    """`from hub_tasks import HubClient` leaves Prefect out (about 2 s of imports); a task still imports."""
+    probe = (
+        "import sys; from hub_tasks import HubClient; assert 'prefect' not in sys.modules, 'prefect imported'; "
+        "from hub_tasks import push_model, ModelScopeCredentials; import prefect; "
+        "assert isinstance(push_model, prefect.Task) and 'ModelScopeCredentials' in dir(__import__('hub_tasks'))"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
