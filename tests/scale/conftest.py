@@ -109,11 +109,14 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scale_stack(
     postgres: str, hub_process: RunningHub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PrefectStack]:
-    """A Prefect server on PostgreSQL, the deployments, and two process workers on one pool."""
+    """A Prefect server on PostgreSQL, the deployments, and two process workers on one pool.
+
+    One for the session: starting it takes 20-40 s, and the tier's tests share nothing on it by name
+    (each has its own models, limits and lock names)."""
     home = tmp_path_factory.mktemp("prefect-scale")
     with running_stack(hub_process, home, workers=2, database_url=postgres, health_deadline=180) as stack:
         yield stack
