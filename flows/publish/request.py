@@ -94,25 +94,36 @@ class PublishRequest(BaseModel):
         json_schema_extra=_at(2),
     )
     tag: OptionalText = Field(
+        title="Tag",
         default="",
         pattern=rf"^$|{REF}",
         description="Tag the new commit, e.g. v1.0 (never moved); empty for no tag.",
         json_schema_extra=_at(3),
     )
     commit_message: str = Field(
-        default="upload model", description="Commit message (empty: the default).", json_schema_extra=_at(4)
+        title="Commit message",
+        default="upload model",
+        description="Commit message (empty: the default).",
+        json_schema_extra=_at(4),
     )
     visibility: Visibility = Field(
-        default=Visibility.public, description="Visibility if the repo is created.", json_schema_extra=_at(5)
+        title="Visibility",
+        default=Visibility.public,
+        description="Visibility if the repo is created.",
+        json_schema_extra=_at(5),
     )
     license: str = Field(
+        title="License",
         default="Apache License 2.0",
         min_length=1,
         description="License if the repo is created.",
         json_schema_extra=_at(6),
     )
     chinese_name: OptionalText = Field(
-        default="", description="Display name if the repo is created; empty for none.", json_schema_extra=_at(7)
+        title="Chinese name",
+        default="",
+        description="Display name if the repo is created; empty for none.",
+        json_schema_extra=_at(7),
     )
     original_model_id: OptionalText = Field(
         default="",
@@ -121,27 +132,34 @@ class PublishRequest(BaseModel):
         json_schema_extra=_refused_in_words(rf"^$|^{NAME}/{NAME}$", f"empty, or {MODEL_ID_WORDS}", 8),
     )
     ignore_file_pattern: list[str] = Field(
+        title="Ignore file pattern",
         default_factory=list,
         description=r"Regular expressions (as the SDK's push_model takes them) searched in each file's path "
         r"relative to the folder, e.g. checkpoint-\d+ or \.tmp$; matching files are left out and kept on the hub.",
         json_schema_extra=_at(9),
     )
     ignore_patterns: list[str] = Field(
+        title="Ignore patterns",
         default_factory=list,
         description="Globs matched against each file's relative path and name, e.g. *.log or runs/*; matching "
         "files are left out and kept on the hub.",
         json_schema_extra=_at(10),
     )
     delete_missing: bool = Field(
-        default=True, description="Remove hub files that are not in the folder.", json_schema_extra=_at(11)
+        title="Delete missing",
+        default=True,
+        description="Remove hub files that are not in the folder.",
+        json_schema_extra=_at(11),
     )
     allow_secret_files: list[str] = Field(
+        title="Allow secret files",
         default_factory=list,
         description="Secret-looking files (keys, .env, credentials) the folder may publish on purpose, as globs, "
         "e.g. keys/public.pem or * for all; empty refuses them.",
         json_schema_extra=_at(12),
     )
     rollback_new_repo: bool = Field(
+        title="Roll back a new repo",
         default=True,
         description="Delete the repo again if this run created it and the push failed.",
         json_schema_extra=_at(13),
@@ -191,14 +209,21 @@ class PublishLock(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = Field(default=True, description="Take the model's lock around the write phase.")
+    enabled: bool = Field(title="Enabled", default=True, description="Take the model's lock around the write phase.")
     name: OptionalText = Field(
+        title="Lock name",
         default="",
         pattern=r"^[^/%&<>]*$",
         description="Global concurrency limit to use; empty for the model's own, modelscope-publish-OWNER--NAME.",
     )
-    timeout_seconds: float = Field(default=3600, gt=0, description="Give up waiting for the lock after this long.")
+    timeout_seconds: float = Field(
+        title="Timeout (s)", default=3600, gt=0, description="Give up waiting for the lock after this long."
+    )
     # The bounds of the Prefect server's lease API: anything outside is refused at lock time (HTTP 422).
     lease_seconds: float = Field(
-        default=300, ge=60, le=86400, description="A crashed holder's lock frees itself after this long."
+        title="Lease (s)",
+        default=300,
+        ge=60,
+        le=86400,
+        description="A crashed holder's lock frees itself after this long.",
     )

@@ -271,6 +271,11 @@ def test_typed_parameters_validate_and_render_a_json_schema_with_descriptions() 
     ]
     assert sorted(p["position"] for p in props.values()) == list(range(len(props)))
     assert (props["model_id"]["title"], props["original_model_id"]["title"]) == ("Model ID", "Original model ID")
+    # One style of label, sentence case ("Commit message", not "Commit Message"), with "ID" as the one capital.
+    for definition in ("PublishRequest", "PublishLock"):
+        for name, field in definitions[definition]["properties"].items():
+            words = field.get("title", "Visibility").split()  # a $ref field shows its definition's title
+            assert words[0][0].isupper() and all(w == "ID" or w.islower() for w in words[1:]), (name, words)
     for definition in ("PublishRequest", "PublishLock"):
         for name, field in definitions[definition]["properties"].items():
             assert "anyOf" not in field or all(t.get("type") != "null" for t in field["anyOf"]), (definition, name)
