@@ -72,9 +72,16 @@ def hub(hub_process: RunningHub, request: pytest.FixtureRequest) -> RunningHub:
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server (SQLite) for the session; request it in flow and task tests."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90):
+    # No flow-run heartbeats in this process: they only let a server notice a crashed run, and Prefect's
+    # heartbeat thread sleeps in one-second steps that every flow run waits out as it ends (1.1 s per
+    # trivial flow with them, 0.12 s without; measured). Worker-run flows (e2e, scale) keep them.
+    with (
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_test_harness(server_startup_timeout=90),
+    ):
         yield
 
 
