@@ -110,28 +110,7 @@ _PREFECT_LAYER = {
         "hub_tasks.prefect.transfer_tasks",
     ),
 }
-__all__ += [
-    "ModelScopeCredentials",
-    "create_branch",
-    "create_model",
-    "create_tag",
-    "delete_model",
-    "download_model",
-    "fetch_meta_files_from_url",
-    "get_model",
-    "get_model_branches_and_tags",
-    "get_model_files",
-    "get_model_refs",
-    "list_all_models",
-    "list_model_revisions",
-    "list_models",
-    "login",
-    "model_exists",
-    "push_folder",
-    "push_model",
-    "retry_if_transient",
-    "verify_model_folder",
-]
+__all__ += sorted(_PREFECT_LAYER)
 
 
 def __getattr__(name: str) -> Any:
@@ -149,10 +128,10 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_PREFECT_LAYER})
 
 
-if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
-    from hub_tasks.prefect.credentials import ModelScopeCredentials
-    from hub_tasks.prefect.runtime import retry_if_transient
-    from hub_tasks.prefect.tasks import (
+if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly (re-exported)
+    from hub_tasks.prefect.credentials import ModelScopeCredentials  # noqa: F401
+    from hub_tasks.prefect.runtime import retry_if_transient  # noqa: F401
+    from hub_tasks.prefect.tasks import (  # noqa: F401
         create_branch,
         create_model,
         create_tag,
@@ -167,7 +146,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
         login,
         model_exists,
     )
-    from hub_tasks.prefect.transfer_tasks import (
+    from hub_tasks.prefect.transfer_tasks import (  # noqa: F401
         download_model,
         fetch_meta_files_from_url,
         push_folder,
