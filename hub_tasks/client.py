@@ -172,15 +172,13 @@ class HubClient(RevisionSession):
         if not isinstance(license, str) or not license:
             raise InvalidParameter(f"license must be a non-empty string, got {license!r}", operation=op)
         self.require_token(op, model_id)
-        body: dict[str, Any] = {
-            "Path": owner,
-            "Name": name,
-            "Visibility": visibility,
-            "License": license,
-            "OriginalModelId": original_model_id or "",
-        }
+        # SDK 1.40's keys; the optional ones only when given, as it sends them. The base model keeps the
+        # seed's `OriginalModelId` spelling (SDK 1.40 forwards an unconverted `original_model_id`).
+        body: dict[str, Any] = {"Path": owner, "Name": name, "Visibility": visibility, "License": license}
         if chinese_name:
             body["ChineseName"] = chinese_name
+        if original_model_id:
+            body["OriginalModelId"] = original_model_id
 
         def send() -> str:
             self.call("POST", "/api/v1/models", operation=op, model_id=model_id, json=body)

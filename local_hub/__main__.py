@@ -71,19 +71,24 @@ def parser() -> argparse.ArgumentParser:
         metavar="BYTES_PER_SECOND",
         help="the link's capacity in each direction, shared by all requests (default: unlimited)",
     )
+    serve.add_argument(
+        "--lenient",
+        action="store_true",
+        help="accept queries and JSON bodies no official client sends (by default they get a 400 naming the field)",
+    )
     serve.add_argument("--no-fsync", action="store_true", help="do not fsync blobs (faster, less durable)")
     serve.add_argument("--log-file", type=Path, help="write the access log here instead of stderr")
     return root
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; prints one JSON line with the base URL, then serves."""
-    args = parser().parse_args(argv)
-    handler = logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
-    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(name)s %(message)s")
-    temp = args.data is None
-    data_dir = Path(tempfile.mkdtemp(prefix="local-hub-")) if temp else args.data
-    options = HubOptions(
+def hub_options(args: argparse.Namespace, data_dir: Path) -> HubOptions:
+    """The `HubOptions` a parsed `serve` command line asks for.
+
+    Example:
+        >>> hub_options(parser().parse_args(["serve", "--lenient"]), Path("/tmp/hub")).strict
+        False
+    """
+    return HubOptions(
         data_dir=data_dir,
         users=dict(args.user),
         groups={name: [m for m in members.split(",") if m] for name, members in args.group},
@@ -97,7 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         gitattributes=args.gitattributes,
         network_latency_seconds=args.network_latency,
         network_bytes_per_second=args.network_bandwidth,
+        strict=not args.lenient,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; prints one JSON line with the base URL, then serves."""
+    args = parser().parse_args(argv)
+    handler = logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(name)s %(message)s")
+    temp = args.data is None
+    data_dir = Path(tempfile.mkdtemp(prefix="local-hub-")) if temp else args.data
+    options = hub_options(args, data_dir)
     try:
         state = HubState(options)
         if args.faults:

@@ -18,6 +18,7 @@ from local_hub import routes_repo as repo
 from local_hub.envelope import error_response
 from local_hub.errors import HubApiError, MethodNotAllowed, NotFound
 from local_hub.faults import FaultMiddleware
+from local_hub.inspection import RequestInspector
 from local_hub.state import HubState
 
 log = logging.getLogger("local_hub")
@@ -59,6 +60,7 @@ ROUTES = [
     Route("/_local_hub/users", admin.users, methods=["POST"], name="admin_users"),
     Route("/_local_hub/config", admin.config, methods=["PUT"], name="admin_config"),
     Route("/_local_hub/network", admin.network, methods=["GET", "PUT", "DELETE"], name="admin_network"),
+    Route("/_local_hub/journal", admin.journal, methods=["GET", "DELETE"], name="admin_journal"),
 ]
 
 
@@ -82,7 +84,8 @@ async def _disconnected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(state: HubState) -> ASGIApp:
-    """Build the ASGI app for one emulator state: the routes wrapped in fault injection.
+    """Build the ASGI app for one emulator state: the routes behind the request inspector (journal,
+    strict mode), both wrapped in fault injection (which names each request's route).
 
     Example:
         >>> import tempfile
@@ -95,4 +98,4 @@ def create_app(state: HubState) -> ASGIApp:
         exception_handlers={HubApiError: _hub_error, HTTPException: _http_error, ClientDisconnect: _disconnected},
     )
     app.state.hub = state
-    return FaultMiddleware(app, state)
+    return FaultMiddleware(RequestInspector(app, state), state)

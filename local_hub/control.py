@@ -45,9 +45,18 @@ class HubControl:
         counts = self.stats()["requests"]
         return sum(counts.values()) if route is None else int(counts.get(route, 0))
 
-    def reset(self, *, state: bool = False, stats: bool = True, faults: bool = True, network: bool = True) -> None:
-        """Zero counters, drop faults and the network profile; with `state=True` also forget every repo."""
-        self._call("POST", "reset", {"state": state, "stats": stats, "faults": faults, "network": network})
+    def reset(
+        self,
+        *,
+        state: bool = False,
+        stats: bool = True,
+        faults: bool = True,
+        network: bool = True,
+        journal: bool = True,
+    ) -> None:
+        """Zero counters, drop faults, the network profile and the journal; with `state=True` also forget every repo."""
+        body = {"state": state, "stats": stats, "faults": faults, "network": network, "journal": journal}
+        self._call("POST", "reset", body)
 
     def set_faults(self, rules: list[dict[str, Any]], seed: int | None = None) -> list[dict[str, Any]]:
         """Replace the fault table (see `local_hub.fault_rules` for the rule fields)."""
@@ -80,6 +89,22 @@ class HubControl:
         return self._call("GET", "network")
 
     def configure(self, **options: float | bool | str) -> dict[str, float | bool | str]:
-        """Change `tree_limit`, `max_list_offset`, `revision_commit_ids`, `clock_offset_seconds` and/or
-        `gitattributes` (`on-create`, `on-first-commit`, `off`) while running."""
+        """Change `tree_limit`, `max_list_offset`, `revision_commit_ids`, `clock_offset_seconds`,
+        `gitattributes` (`on-create`, `on-first-commit`, `off`) and/or `strict` while running."""
         return self._call("PUT", "config", options)
+
+    def journal(self) -> list[dict[str, Any]]:
+        """The shape of every API request since the last reset, in arrival order (`local_hub.journal`).
+
+        Example:
+            >>> from local_hub import LocalHub
+            >>> with LocalHub(users={"alice": "ms-alice"}) as hub:
+            ...     _ = requests.post(f"{hub.url}/api/v1/login", json={"AccessToken": "ms-alice"}, timeout=10)
+            ...     hub.control.journal()[0]["body"]
+            {'AccessToken': 'str'}
+        """
+        return self._call("GET", "journal")["entries"]
+
+    def clear_journal(self) -> None:
+        """Forget every journal entry."""
+        self._call("DELETE", "journal")

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from local_hub.store import User
 
 SESSION_COOKIE = "m_session_id"
+# Scope keys set by `local_hub.inspection`: the JSON body it decoded (None: empty body), and the
+# error strict mode answers when the route reads a body no official client sends.
+PARSED_BODY = "local_hub.json"
+BODY_REFUSAL = "local_hub.body_refusal"
 
 
 def hub_of(request: Request) -> HubState:
@@ -56,12 +60,25 @@ def error_response(request: Request, exc: HubApiError) -> JSONResponse:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """Parse a JSON object body whatever the Content-Type says (old clients send none, §1.6)."""
-    raw = await request.body()
-    try:
-        value = json.loads(raw or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest("request body is not valid JSON") from exc
+    """Parse a JSON object body whatever the Content-Type says (old clients send none, §1.6).
+
+    Raises:
+        BadRequest: Not a JSON object.
+        HubApiError: Strict mode found a key, a missing key or a type no official client sends
+            (`local_hub.inspection`); raised here, when the route reads its body, so that what the
+            route checks first (the caller, the repo) is answered first.
+    """
+    if BODY_REFUSAL in request.scope:
+        raise request.scope[BODY_REFUSAL]
+    if PARSED_BODY in request.scope:  # decoded once already, on its way in
+        value = request.scope[PARSED_BODY]
+        value = {} if value is None else value
+    else:
+        raw = await request.body()
+        try:
+            value = json.loads(raw or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest("request body is not valid JSON") from exc
     if not isinstance(value, dict):
         raise BadRequest("request body must be a JSON object")
     return value

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from local_hub.state import HubState
 
 access_log = logging.getLogger("local_hub.access")
+# The scope key under which the inner layers (`local_hub.inspection`) find the route's name.
+ROUTE_SCOPE_KEY = "local_hub.route"
 
 
 def _cycle(receive: Receive) -> Any:
@@ -108,6 +110,7 @@ class FaultMiddleware:
         if len(path) > 1 and path.endswith("/"):  # the hub accepts a trailing slash everywhere
             scope = {**scope, "path": path.rstrip("/")}
         route, method, started = self.route_name(scope), scope["method"], time.perf_counter()
+        scope = {**scope, ROUTE_SCOPE_KEY: route}
         status_box = [0]
 
         async def observed_send(message: Message) -> None:

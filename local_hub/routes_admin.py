@@ -1,4 +1,4 @@
-"""The control plane under `/_local_hub/`: stats, reset, faults, branches, users, limits.
+"""The control plane under `/_local_hub/`: stats, reset, faults, branches, users, limits, the journal.
 
 Off unless the server was started with an admin token; every call must carry it in
 `X-Local-Hub-Admin`. A user's SDK token never opens it (the two are checked to differ at start).
@@ -46,7 +46,7 @@ async def stats(request: Request) -> JSONResponse:
 
 
 async def reset(request: Request) -> JSONResponse:
-    """POST /_local_hub/reset {"stats": true, "faults": true, "network": true, "state": false}."""
+    """POST /_local_hub/reset {"stats": true, "faults": true, "network": true, "journal": true, "state": false}."""
     _authorize(request)
     body = await json_body(request)
     hub = hub_of(request)
@@ -58,6 +58,8 @@ async def reset(request: Request) -> JSONResponse:
         await run_in_threadpool(hub.store.reset)
     if body.get("stats", True):
         hub.stats.reset()
+    if body.get("journal", True):
+        hub.journal.clear()
     return JSONResponse({"ok": True})
 
 
@@ -126,17 +128,18 @@ async def users(request: Request) -> JSONResponse:
 
 async def config(request: Request) -> JSONResponse:
     """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n, "revision_commit_ids": bool,
-    "clock_offset_seconds": s, "gitattributes": mode}: change server behaviour live."""
+    "clock_offset_seconds": s, "gitattributes": mode, "strict": bool}: change server behaviour live."""
     _authorize(request)
     body = await json_body(request)
     options = hub_of(request).options
     for key in ("tree_limit", "max_list_offset"):
         if key in body:
             setattr(options, key, int_param(body[key], key, getattr(options, key)))
-    if "revision_commit_ids" in body:
-        if not isinstance(body["revision_commit_ids"], bool):
-            raise BadRequest("revision_commit_ids must be true or false")
-        options.revision_commit_ids = body["revision_commit_ids"]
+    for key in ("revision_commit_ids", "strict"):
+        if key in body:
+            if not isinstance(body[key], bool):
+                raise BadRequest(f"{key} must be true or false")
+            setattr(options, key, body[key])
     if "clock_offset_seconds" in body:
         offset = body["clock_offset_seconds"]
         if isinstance(offset, bool) or not isinstance(offset, (int, float)):
@@ -154,5 +157,16 @@ async def config(request: Request) -> JSONResponse:
             "revision_commit_ids": options.revision_commit_ids,
             "clock_offset_seconds": options.clock_offset_seconds,
             "gitattributes": options.gitattributes,
+            "strict": options.strict,
         }
     )
+
+
+async def journal(request: Request) -> JSONResponse:
+    """GET /_local_hub/journal: `{"entries": [...], "dropped": n}`, the shape of each API request in
+    arrival order (`local_hub.journal`; never a value). DELETE clears it."""
+    _authorize(request)
+    entries = hub_of(request).journal
+    if request.method == "DELETE":
+        entries.clear()
+    return JSONResponse({"entries": entries.entries(), "dropped": entries.dropped})

@@ -1,4 +1,4 @@
-"""Everything one running emulator holds: options, store, blobs, ids, counters and the fault table."""
+"""Everything one running emulator holds: options, store, blobs, ids, counters, faults and the journal."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from local_hub.blobs import BlobStore
 from local_hub.clock import IdSource
 from local_hub.fault_rules import FaultTable
 from local_hub.hub_files import HubFilesMode
+from local_hub.journal import Journal
 from local_hub.network import NetworkProfile
 from local_hub.store import Store
 
@@ -37,6 +38,8 @@ class HubOptions:
             `on-first-commit` or `off` (UNCERTAIN on the real hub, so every mode is tested).
         network_latency_seconds: The network profile's latency, added to every request (`network`).
         network_bytes_per_second: The network profile's bandwidth in each direction; None for unlimited.
+        strict: Answer 400 to a query or JSON body no official client sends (`local_hub.dialect`);
+            False (`--lenient`) accepts anything the routes can read.
     """
 
     data_dir: Path
@@ -52,6 +55,7 @@ class HubOptions:
     gitattributes: HubFilesMode = "on-create"
     network_latency_seconds: float = 0.0
     network_bytes_per_second: float | None = None
+    strict: bool = True
 
 
 class Stats:
@@ -119,6 +123,7 @@ class HubState:
         self.stats = Stats()
         self.faults = FaultTable(seed=options.seed)
         self.network = NetworkProfile(options.network_latency_seconds, options.network_bytes_per_second)
+        self.journal = Journal()
         for name, token in options.users.items():
             if options.admin_token is not None and token == options.admin_token:
                 raise ValueError(f"user {name}'s token equals the admin token; pick another admin token")
