@@ -1,22 +1,30 @@
-"""Snapshot benchmark: our `snapshot_revisions` flow vs a sequential loop of the official SDK.
+"""Snapshot benchmark: our `snapshot_revisions` flow vs a sequential loop of the official SDK, on loopback
+and on a link with latency (local_hub's network profile).
 
-local_hub runs as a separate process, seeded with N models x (2 branches + 3 tags). For each N:
+local_hub runs as a separate process, seeded with N models x (2 branches + 3 tags). For each case:
 - "sdk loop": the official SDK, `list_models` over all pages + `get_model_branches_and_tags` per
   model, one after the other (less work than ours: no commit ids);
-- "ours": the `snapshot_revisions` flow on Prefect's ephemeral server (commit id of every ref),
-  timed as the flow's wall time with the server already up (its start-up is shown apart), next to
-  a flow with one task that does nothing (Prefect's own cost per flow run).
+- "ours": the `snapshot_revisions` flow on Prefect's ephemeral server (commit id of every ref) at its
+  defaults (or `--concurrency`), timed as the flow's wall time with the server already up, next to a
+  flow with one task that does nothing (Prefect's own cost per flow run, its heartbeat wait included).
 
-Each is run `--repeat` times; the table shows the median (and our best): a flow run's end waits for
-Prefect's heartbeat thread (up to 1 s), and the embedded SQLite server sometimes answers a write 503,
-which Prefect's client retries after about 2 s.
+Each is run `--repeat` times (median, and the spread min-max). Every run of ours after the first compares
+with the previous one (the scope's baseline in the Prefect server), as a nightly run does; each writes to
+a new folder. The load average is printed before and after each case: on a shared machine it explains
+the spread.
 
-Whether the hub's revision listing names each ref's commit is undocumented, so "ours" runs twice:
-with `CommitId` listed (1 request per model, like the SDK loop) and without it (local_hub started
-with --no-revision-commit-ids: 1 + one `commits` call per ref, 6 per model here).
+Cases (`--cases`, default all):
+- latency:  30 ms per request, 1,000 models, SDK loop and ours side by side (target: ours <= 0.1x SDK)
+- latency10k: 30 ms per request, 10,000 models, ours only (target: <= 60 s; the SDK loop would take ~6 min)
+- loopback: no added latency, 1,000 and 2,000 models, SDK loop and ours (target: ours at 2,000 <= 2.2x at 1,000)
 
-Usage: python benchmarks/bench_snapshot.py [--models 1000 2000] [--concurrency 8] [--runner thread|dask]
-       [--listing both|with-commit-ids|without-commit-ids]
+Or a custom case: `--models 1000 2000 --latency 0.03 [--no-sdk]`.
+
+Whether the hub's revision listing names each ref's commit is undocumented; `--listing
+without-commit-ids` starts local_hub with --no-revision-commit-ids (1 + one `commits` call per ref).
+
+Usage: python benchmarks/bench_snapshot.py [--cases latency latency10k loopback] [--repeat 3]
+       [--concurrency N] [--runner thread|dask] [--listing with-commit-ids|without-commit-ids]
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,18 +94,37 @@ for _ in range(int(os.environ["REPEAT"])):
     empty.append(time.perf_counter() - began)
 creds = ModelScopeCredentials(token=os.environ["TOKEN"], endpoint=os.environ["ENDPOINT"])
 kwargs = {"task_runner": os.environ["RUNNER"]} if os.environ["RUNNER"] != "thread" else {}
+if os.environ["CONCURRENCY"]:
+    kwargs["max_concurrency"] = int(os.environ["CONCURRENCY"])
 times, states = [], []
 for i in range(int(os.environ["REPEAT"])):
     began = time.perf_counter()
-    # a new folder each time: every run is a first snapshot, the same work as the first
     state = snapshot_revisions([os.environ["OWNER"]], snapshot_dir=f"{os.environ['SNAPDIR']}/{i}",
-                               max_concurrency=int(os.environ["CONCURRENCY"]), modelscope_credentials=creds,
-                               return_state=True, **kwargs)
+                               modelscope_credentials=creds, return_state=True, **kwargs)
     times.append(time.perf_counter() - began)
     states.append(state.type.value)
+    if not state.is_completed():
+        print(state.message, file=sys.stderr)
 print(json.dumps({"flow_seconds": times, "empty_flow_seconds": empty, "process_seconds": time.perf_counter() - started,
                   "ready_seconds": ready - started, "state": ",".join(sorted(set(states)))}))
 """
+
+
+@dataclass
+class Case:
+    """One measurement: `models` seeded models behind `latency` seconds per request."""
+
+    name: str
+    models: int
+    latency: float
+    sdk: bool
+
+
+CASES = {
+    "latency": [Case("latency", 1000, 0.03, sdk=True)],
+    "latency10k": [Case("latency10k", 10_000, 0.03, sdk=False)],
+    "loopback": [Case("loopback", 1000, 0.0, sdk=True), Case("loopback", 2000, 0.0, sdk=True)],
+}
 
 
 def seed(data_dir: Path, count: int) -> None:
@@ -113,8 +142,11 @@ def seed(data_dir: Path, count: int) -> None:
             store.create_tag(repo, tag, "master")
 
 
-def start_hub(data_dir: Path, *extra: str) -> LocalHubProcess:
+def start_hub(data_dir: Path, latency: float, listing: str) -> LocalHubProcess:
     """local_hub on the seeded data, without fsync (the benchmark reads; it writes nothing worth keeping)."""
+    extra = ["--network-latency", str(latency)] if latency else []
+    if listing == "without-commit-ids":
+        extra.append("--no-revision-commit-ids")
     return LocalHubProcess.start(data_dir, users={OWNER: TOKEN}, log_file=data_dir / "access.log", extra_args=extra)
 
 
@@ -125,82 +157,106 @@ def run(script: str, env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def timed_runs(data: Path, tmp: str, args: argparse.Namespace) -> tuple[dict, dict[str, dict]]:
-    """The SDK loop once, then our flow once per listing mode, each against a freshly started hub."""
-    modes = ["with-commit-ids", "without-commit-ids"] if args.listing == "both" else [args.listing]
-    sdk: dict = {}
-    ours: dict[str, dict] = {}
-    for mode in modes:
-        hub = start_hub(data, *(["--no-revision-commit-ids"] if mode == "without-commit-ids" else []))
-        url = hub.url
-        try:
-            base = {**os.environ, "OWNER": OWNER, "TOKEN": TOKEN, "ENDPOINT": url}
-            if not sdk:
-                sdk = run(
-                    SDK_LOOP,
-                    {
-                        **base,
-                        "MODELSCOPE_ENDPOINT": url,
-                        "MODELSCOPE_API_TOKEN": TOKEN,
-                        "MODELSCOPE_HOME": f"{tmp}/ms-home",
-                        "MODELSCOPE_CACHE": f"{tmp}/ms-cache",
-                        "REPEAT": str(args.repeat),
-                    },
-                )
-            ours_env = {
-                **base,
-                "PREFECT_HOME": f"{tmp}/prefect-{mode}",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "SNAPDIR": f"{tmp}/snapshots-{mode}",
-                "CONCURRENCY": str(args.concurrency),
-                "RUNNER": args.runner,
-                "REPEAT": str(args.repeat),
-                "PREFECT_LOGGING_LEVEL": "WARNING",
-            }
-            ours_env.pop("PREFECT_API_URL", None)
-            ours[mode] = run(OURS, ours_env)
-        finally:
-            hub.stop()
-    return sdk, ours
+def measure(case: Case, data: Path, tmp: str, args: argparse.Namespace) -> dict:
+    """The SDK loop (when the case has it), then our flow, against one hub started for the case."""
+    hub = start_hub(data, case.latency, args.listing)
+    load_before = os.getloadavg()
+    try:
+        base = {**os.environ, "OWNER": OWNER, "TOKEN": TOKEN, "ENDPOINT": hub.url, "REPEAT": str(args.repeat)}
+        sdk = {}
+        if case.sdk:
+            sdk = run(
+                SDK_LOOP,
+                {
+                    **base,
+                    "MODELSCOPE_ENDPOINT": hub.url,
+                    "MODELSCOPE_API_TOKEN": TOKEN,
+                    "MODELSCOPE_HOME": f"{tmp}/ms-home",
+                    "MODELSCOPE_CACHE": f"{tmp}/ms-cache",
+                },
+            )
+        ours_env = {
+            **base,
+            "PREFECT_HOME": f"{tmp}/prefect",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+            "SNAPDIR": f"{tmp}/snapshots",
+            "CONCURRENCY": str(args.concurrency or ""),
+            "RUNNER": args.runner,
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+        ours_env.pop("PREFECT_API_URL", None)
+        ours = run(OURS, ours_env)
+    finally:
+        hub.stop()
+    return {"case": case, "sdk": sdk, "ours": ours, "load": (load_before, os.getloadavg())}
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
+def report(results: list[dict], args: argparse.Namespace) -> None:
+    """The table, then each target with its verdict."""
+    print(
+        f"\nsnapshot of N models x (2 branches + 3 tags), local_hub in its own process, runner={args.runner}, "
+        f"max_concurrency={args.concurrency or 'default'}, listing {args.listing}, {args.repeat} timed runs each "
+        "(median, spread min-max), load average (1 min) before/after each case"
+    )
+    print(
+        f"{'case':>10} {'models':>7} {'latency':>8} {'sdk loop s':>11} {'spread':>12} {'ours s':>7} "
+        f"{'spread':>11} {'ours/sdk':>9} {'empty flow s':>13} {'load':>11} {'state':>10}"
+    )
+    medians: dict[tuple[str, int], float] = {}
+    for r in results:
+        case, sdk, ours = r["case"], r["sdk"], r["ours"]
+        ours_s = statistics.median(ours["flow_seconds"])
+        medians[case.name, case.models] = ours_s
+        sdk_s = statistics.median(sdk["seconds"]) if sdk else None
+        print(
+            f"{case.name:>10} {case.models:>7} {case.latency * 1000:>6.0f}ms "
+            f"{f'{sdk_s:.2f}' if sdk_s else '-':>11} {spread(sdk['seconds']) if sdk else '-':>12} "
+            f"{ours_s:>7.2f} {spread(ours['flow_seconds']):>11} {f'{ours_s / sdk_s:.3f}' if sdk_s else '-':>9} "
+            f"{statistics.median(ours['empty_flow_seconds']):>13.2f} "
+            f"{r['load'][0][0]:>5.2f}/{r['load'][1][0]:<5.2f} {ours['state']:>10}"
+        )
+        if sdk_s and case.latency:
+            verdict = "met" if ours_s <= 0.1 * sdk_s else "NOT met"
+            print(f"  target ours <= 0.1x sdk at {case.models} models: {ours_s / sdk_s:.3f}x ({verdict})")
+        if case.models >= 10_000:
+            print(f"  target <= 60 s at {case.models} models: {ours_s:.1f} s ({'met' if ours_s <= 60 else 'NOT met'})")
+    for name in dict.fromkeys(n for n, _ in medians):
+        counts = sorted(m for n, m in medians if n == name)
+        if len(counts) >= 2:
+            scale = medians[name, counts[-1]] / medians[name, counts[0]]
+            verdict = "met" if scale <= 2.2 else "NOT met"
+            print(f"  {name}: ours at {counts[-1]} / at {counts[0]} models: {scale:.2f}x (target <= 2.2x: {verdict})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=int, nargs="+", default=[1000, 2000])
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=None)
+    parser.add_argument("--models", type=int, nargs="+", help="a custom case instead of --cases")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request for --models")
+    parser.add_argument("--no-sdk", action="store_true", help="skip the SDK loop in a custom case")
+    parser.add_argument("--concurrency", type=int, default=None, help="max_concurrency (default: the flow's)")
     parser.add_argument("--runner", default="thread", help="thread, or dask (needs the dask extra)")
-    parser.add_argument("--listing", choices=["both", "with-commit-ids", "without-commit-ids"], default="both")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (median and best reported)")
+    parser.add_argument("--listing", choices=["with-commit-ids", "without-commit-ids"], default="with-commit-ids")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (median and spread reported)")
     args = parser.parse_args()
-    rows = []
-    for count in args.models:
+    if args.models:
+        cases = [Case("custom", n, args.latency, sdk=not args.no_sdk) for n in args.models]
+    else:
+        cases = [case for name in (args.cases or list(CASES)) for case in CASES[name]]
+    results = []
+    for case in cases:
         with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as tmp:
             data = Path(tmp) / "hub"
-            seed(data, count)
-            sdk, ours = timed_runs(data, tmp, args)
-            rows += [(count, mode, sdk, result) for mode, result in ours.items()]
-    print(
-        f"\nsnapshot of N models x (2 branches + 3 tags), local_hub in its own process, runner={args.runner}, "
-        f"max_concurrency={args.concurrency}, {args.repeat} timed runs each (median, best)"
-    )
-    print(
-        f"{'models':>7} {'revision listing':>19} {'sdk loop s':>12} {'ours flow s':>12} {'best':>6} "
-        f"{'ours/sdk':>9} {'empty flow s':>13} {'start-up s':>11} {'state':>10}"
-    )
-    medians: dict[tuple[int, str], float] = {}
-    for count, mode, sdk, ours in rows:
-        sdk_s, ours_s = statistics.median(sdk["seconds"]), statistics.median(ours["flow_seconds"])
-        medians[count, mode] = ours_s
-        print(
-            f"{count:>7} {mode:>19} {sdk_s:>12.2f} {ours_s:>12.2f} {min(ours['flow_seconds']):>6.2f} "
-            f"{ours_s / sdk_s:>9.2f} {statistics.median(ours['empty_flow_seconds']):>13.2f} "
-            f"{ours['ready_seconds']:>11.2f} {ours['state']:>10}"
-        )
-    counts = sorted({count for count, _ in medians})
-    if len(counts) >= 2:
-        for mode in dict.fromkeys(mode for _, mode in medians):
-            scale = medians[counts[-1], mode] / medians[counts[0], mode]
-            print(f"{mode}: ours at {counts[-1]} models / ours at {counts[0]} models: {scale:.2f}x")
+            started = time.perf_counter()
+            seed(data, case.models)
+            print(f"{case.name}: seeded {case.models} models in {time.perf_counter() - started:.1f} s", flush=True)
+            results.append(measure(case, data, tmp, args))
+    report(results, args)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,21 @@
-"""The diff of two snapshots: models added, removed or hidden; branches and tags added, removed or moved
-(a moved tag is the red flag, sorted first); visibility, license and file changes."""
+"""The diff of two snapshots of one scope: models added, removed, hidden or back again; branches and tags
+added, removed or moved (a moved tag is the red flag, sorted first); visibility, license and file changes.
+
+A model that is not visible, could not be read, or is no longer listed keeps the refs last read (see
+`history.py`), so whatever moved meanwhile is reported once it can be read again.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone  # noqa: F401  (used by the doctest)
 
 from flows.snapshot.format import CHANGE_KINDS, Change, ModelState, RefState, Snapshot
+
+VISIBILITY_NAMES = {1: "private", 3: "internal", 5: "public"}
+
+
+class ScopeMismatchError(ValueError):
+    """Two snapshots of different scopes (endpoint or owners) were compared."""
 
 
 def _refs(kind: str, model_id: str, old: dict[str, RefState], new: dict[str, RefState]) -> list[Change]:
@@ -34,8 +44,69 @@ def _files(model_id: str, old: ModelState, new: ModelState) -> list[Change]:
     return changes
 
 
+def visibility_name(state: ModelState) -> str:
+    """The model's visibility in words; "private" when only the listing's `private` flag is known.
+
+    Example:
+        >>> visibility_name(ModelState(visibility=3)), visibility_name(ModelState(private=True))
+        ('internal', 'private')
+    """
+    if state.visibility is not None:
+        return VISIBILITY_NAMES.get(state.visibility, str(state.visibility))
+    return "private" if state.private else "public"
+
+
+def _visibility(model_id: str, before: ModelState, after: ModelState) -> list[Change]:
+    """A change of visibility. The exact code (1/3/5) is compared when both sides have it; otherwise only
+    public vs not public (a version 1 snapshot kept just the listing's `private` flag), so reading the
+    exact code for the first time is not reported as a change."""
+    if before.visibility is not None and after.visibility is not None:
+        changed = before.visibility != after.visibility
+    else:
+        changed = bool(before.private) != bool(after.private)
+    if not changed:
+        return []
+    return [
+        Change(kind="visibility.changed", model_id=model_id, old=visibility_name(before), new=visibility_name(after))
+    ]
+
+
+def _read_again(model_id: str, before: ModelState, after: ModelState) -> list[Change]:
+    """What changed between the refs (and metadata) last read and a good read now."""
+    changes = _refs("branch", model_id, before.branches, after.branches)
+    changes += _refs("tag", model_id, before.tags, after.tags)
+    if before.private is not None or before.visibility is not None:  # an entry never read knows neither
+        changes += _visibility(model_id, before, after)
+    if before.license is not None and before.license != after.license:
+        changes.append(Change(kind="license.changed", model_id=model_id, old=before.license, new=after.license))
+    return changes + _files(model_id, before, after)
+
+
+def _model(model_id: str, old: Snapshot, new: Snapshot) -> list[Change]:
+    """The changes of one model known to either snapshot."""
+    listed_before, gone_before = old.models.get(model_id), old.gone.get(model_id)
+    before = listed_before or gone_before
+    after = new.models.get(model_id)
+    if after is None:  # not listed now (kept in `new.gone`)
+        return [Change(kind="model.removed", model_id=model_id)] if listed_before is not None else []
+    if before is None:
+        return [Change(kind="model.added", model_id=model_id)]
+    if after.status == "not_visible":
+        hidden = listed_before is not None and listed_before.status != "not_visible"
+        return [Change(kind="model.hidden", model_id=model_id, new=after.reason)] if hidden else []
+    if after.status == "error":  # nothing read: nothing to compare (its last refs are kept)
+        return []
+    back = gone_before is not None or before.status == "not_visible"
+    changes = [Change(kind="model.reappeared", model_id=model_id)] if back else []
+    return changes + _read_again(model_id, before, after)
+
+
 def diff(old: Snapshot | None, new: Snapshot) -> list[Change]:
     """Changes from `old` to `new`, red flags (moved tags) first. No previous snapshot: no changes.
+
+    Raises:
+        ScopeMismatchError: The snapshots cover different endpoints or owners: comparing them would
+            report every model of one as added and of the other as removed.
 
     Example:
         >>> now = datetime.now(timezone.utc)
@@ -45,32 +116,10 @@ def diff(old: Snapshot | None, new: Snapshot) -> list[Change]:
     """
     if old is None:
         return []
+    if old.scope != new.scope:
+        raise ScopeMismatchError(f"cannot compare a snapshot of {old.scope.label} with one of {new.scope.label}")
     changes: list[Change] = []
-    for model_id in sorted(set(old.models) | set(new.models)):
-        before, after = old.models.get(model_id), new.models.get(model_id)
-        if before is None:
-            changes.append(Change(kind="model.added", model_id=model_id))
-        elif after is None:
-            changes.append(Change(kind="model.removed", model_id=model_id))
-        elif before.status == "ok" and after.status == "not_visible":
-            changes.append(Change(kind="model.hidden", model_id=model_id, new=after.reason))
-        elif before.status in ("ok", "error") and after.status == "ok":
-            changes += _refs("branch", model_id, before.branches, after.branches)
-            changes += _refs("tag", model_id, before.tags, after.tags)
-            if (before.private, before.visibility) != (after.private, after.visibility):
-                changes.append(
-                    Change(
-                        kind="visibility.changed", model_id=model_id, old=_visibility(before), new=_visibility(after)
-                    )
-                )
-            if before.license != after.license:
-                changes.append(Change(kind="license.changed", model_id=model_id, old=before.license, new=after.license))
-            changes += _files(model_id, before, after)
+    for model_id in sorted(set(old.models) | set(old.gone) | set(new.models)):
+        changes += _model(model_id, old, new)
     order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
     return sorted(changes, key=lambda c: (order.get(c.kind, len(order)), c.model_id, c.ref or ""))
-
-
-def _visibility(state: ModelState) -> str:
-    if state.visibility is not None:
-        return {1: "private", 3: "internal", 5: "public"}.get(state.visibility, str(state.visibility))
-    return "private" if state.private else "public"

@@ -1,11 +1,13 @@
 """The `snapshot_revisions` flow: record every model's branches and tags (with commit ids), diff, alert.
 
-Per run: list every model of every owner (all pages); read each model in its own task (its
-refs with the commit each points at, and optionally the file list of each branch head), at most
-`max_concurrency` at a time; write a versioned JSON snapshot atomically; diff it against the
-previous one; leave a table artifact of the changes (moved tags first), a markdown summary, and
-one event per change. A model that cannot be read after retries is recorded with its reason and
-the run ends Failed after writing the snapshot; a model gone since the listing is "not visible".
+Per run: find the scope's previous snapshot (the scope is the endpoint plus the sorted owners; the
+baseline is kept in the Prefect server, the archive is the fallback); list every model of every owner
+(pages in parallel); read each model's refs (and optionally each branch head's files) in a few batch
+tasks with up to `max_concurrency` requests in flight; keep the last known refs of models that could
+not be read or are no longer listed; write the snapshot to the archive and the baseline to the server;
+diff; leave a table artifact of the changes (moved tags first), a markdown summary, log lines, and one
+event per change. A model that cannot be read after retries is recorded with its reason and the run
+ends Failed after writing the snapshot.
 """
 
 from __future__ import annotations
@@ -16,162 +18,176 @@ from typing import Annotated
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from flows.events import emit_model_event
+from flows.snapshot.baseline import baseline_key, load_baseline, save_baseline
 from flows.snapshot.diff import diff
-from flows.snapshot.format import Change, ModelState, Snapshot
+from flows.snapshot.form import document_parameters
+from flows.snapshot.format import Snapshot, count_by_kind
+from flows.snapshot.history import carry_forward
+from flows.snapshot.listing import list_owner_models
 from flows.snapshot.reading import Runner, read_models_with
+from flows.snapshot.report import Baseline, SnapshotSummary, emit_changes, log_run, summary, summary_description, table
+from flows.snapshot.scope import Scope
 from flows.snapshot.store import SnapshotStore
-from hub_tasks import ModelInfo, ModelScopeCredentials, list_all_models
+from hub_tasks import ModelInfo, ModelScopeCredentials
 from hub_tasks.prefect.runtime import hub_client, run_logger
 from hub_tasks.validation import validate_owner
 
+__all__ = ["DEFAULT_SNAPSHOT_DIR", "Runner", "SnapshotSummary", "snapshot_revisions"]
+
 DEFAULT_SNAPSHOT_DIR = str(Path("~/.prefect-modelscope/snapshots"))
-MAX_EVENTS = 500
-MAX_TABLE_ROWS = 1000
+# Requests in flight by default. The reads wait on the network (a real hub answers in tens of ms) and
+# cost little CPU, so this is set for latency: at 30 ms a request, 32 in flight read 1,000 models in
+# about a second. A block's `rate_limit` still caps the request rate, whatever this is.
+DEFAULT_CONCURRENCY = 32
 
 
-class SnapshotSummary(BaseModel):
-    """What a snapshot run produced."""
+def find_baseline(scope: Scope, store: SnapshotStore) -> tuple[Snapshot | None, Baseline]:
+    """The scope's previous snapshot: the one kept in the Prefect server, else the archive's latest.
 
-    location: str
-    models: int
-    failed: dict[str, str] = Field(default_factory=dict)
-    not_visible: list[str] = Field(default_factory=list)
-    changes: int = 0
-    tags_moved: int = 0
-
-
-def _table(changes: list[Change]) -> list[dict[str, str]]:
-    rows = [
-        {"change": c.kind, "model": c.model_id, "ref": c.ref or "", "old": c.old or "", "new": c.new or ""}
-        for c in changes[:MAX_TABLE_ROWS]
-    ]
-    if len(changes) > MAX_TABLE_ROWS:
-        rows.append(
-            {"change": "...", "model": f"{len(changes) - MAX_TABLE_ROWS} more", "ref": "", "old": "", "new": ""}
-        )
-    return rows
+    Raises:
+        BaselineError: The server's baseline is unreadable.
+        SnapshotStoreError: The archive cannot be read (other than holding nothing for the scope yet).
+    """
+    previous = load_baseline(scope)
+    if previous is not None:
+        return previous, Baseline(source="server", taken_at=previous.taken_at, where=f"artifact {baseline_key(scope)}")
+    previous = store.latest(scope)
+    if previous is not None:
+        return previous, Baseline(source="archive", taken_at=previous.taken_at, where=store.describe())
+    return None, Baseline()
 
 
-def _summary(snapshot: Snapshot, location: str, changes: list[Change], previous: Snapshot | None) -> str:
-    counts: dict[str, int] = {}
-    for change in changes:
-        counts[change.kind] = counts.get(change.kind, 0) + 1
-    states = [s.status for s in snapshot.models.values()]
-    lines = [
-        f"# Snapshot of {', '.join(snapshot.owners)}",
-        "",
-        f"- taken at {snapshot.taken_at.isoformat()} from {snapshot.endpoint}",
-        f"- stored at `{location}`",
-        f"- {len(states)} models: {states.count('ok')} read, {states.count('not_visible')} not visible, "
-        f"{states.count('error')} failed",
-        f"- compared with {previous.taken_at.isoformat() if previous else 'nothing (first snapshot)'}",
-        "",
-    ]
-    if counts.get("tag.moved"):
-        lines += [f"**{counts['tag.moved']} tag(s) moved** — a tag should never move; check who did it.", ""]
-    lines += [f"- {kind}: {n}" for kind, n in counts.items()] or ["No changes."]
-    if snapshot.failed:
-        lines += ["", "## Could not read", *[f"- `{m}`: {r}" for m, r in snapshot.failed.items()]]
-    return "\n".join(lines)
-
-
-def _emit(changes: list[Change], endpoint: str) -> None:
-    for change in changes[:MAX_EVENTS]:
-        emit_model_event(change.event, change.model_id, {**change.model_dump(exclude_none=True), "endpoint": endpoint})
-    if len(changes) > MAX_EVENTS:
-        run_logger().warning("%d changes; emitted events for the first %d", len(changes), MAX_EVENTS)
-
-
-def _last_read(states: dict[str, ModelState], previous: Snapshot | None, include_files: bool) -> dict[str, ModelState]:
-    """A model that could not be read keeps the refs (and files) of the previous snapshot, so that its next
-    good read is diffed against them: otherwise a tag moved meanwhile would never be reported."""
-    if previous is None:
-        return states
-    kept = {}
-    for model_id, state in states.items():
-        last = previous.models.get(model_id)
-        if state.status == "error" and last is not None and last.status in ("ok", "error"):
-            update = {"status": "error", "reason": state.reason, "files": last.files if include_files else None}
-            state = last.model_copy(update=update)
-        kept[model_id] = state
-    return kept
+def list_owners(
+    owners: tuple[str, ...], concurrency: int, credentials: ModelScopeCredentials | None
+) -> list[ModelInfo]:
+    """Every model of every owner: one listing task per owner, all at once (a failed one fails the run)."""
+    futures = [list_owner_models.submit(owner, concurrency, credentials) for owner in owners]
+    listed = [future.result() for future in futures]
+    run_logger().info(
+        "Listed %d models: %s",
+        sum(map(len, listed)),
+        ", ".join(f"{o} {len(m)}" for o, m in zip(owners, listed, strict=True)),
+    )
+    return [model for models in listed for model in models]
 
 
 @flow(name="snapshot-revisions", task_runner=ThreadPoolTaskRunner(max_workers=64))
+@document_parameters
 def snapshot_revisions(
     # Constraints go in Annotated: Prefect drops those of a `Field(...)` used as a default when it validates
-    # a direct call (only deployments checked them), so owners=[] wrote an empty snapshot.
-    owners: Annotated[list[str], Field(min_length=1, description="Users or groups whose models to snapshot.")],
-    include_files: Annotated[bool, Field(description="Also record every branch head's files.")] = False,
+    # a direct call (only deployments checked them), so owners=[] wrote an empty snapshot. The descriptions
+    # reach the run form through the generated docstring (see form.py).
+    owners: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            description="Users or groups whose models to snapshot (e.g. alice, my-org). With the hub's endpoint "
+            "they are the snapshot's scope: it is compared only with the previous snapshot of the same scope.",
+        ),
+    ],
+    include_files: Annotated[
+        bool, Field(description="Also record every branch head's files (path, size, sha256): one request per branch.")
+    ] = False,
     snapshot_dir: Annotated[
-        str, Field(description="Folder for snapshots (or path in the block).")
+        str,
+        Field(
+            description="Folder that archives every snapshot, on the worker ('~' is expanded), or the path inside "
+            "`filesystem_block` (the default then means its snapshots/ folder). Scopes can share it."
+        ),
     ] = DEFAULT_SNAPSHOT_DIR,
     filesystem_block: Annotated[
         str | None,
         Field(description="A WritableFileSystem block as slug/name (e.g. s3-bucket/snapshots); local if empty."),
     ] = None,
-    max_concurrency: Annotated[int, Field(ge=1, le=64, description="Models read at the same time.")] = 8,
+    max_concurrency: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=64,
+            description="Hub requests in flight at once (the reads wait on the network, not the CPU); the "
+            "credentials block's rate limit, if set, still caps the request rate.",
+        ),
+    ] = DEFAULT_CONCURRENCY,
     task_runner: Annotated[
-        Runner, Field(description="Run the reads in threads or on a local Dask cluster.")
+        Runner, Field(description="Run the reads in threads of the flow's process, or on a local Dask cluster.")
     ] = Runner.thread,
-    modelscope_credentials: ModelScopeCredentials | None = None,
+    modelscope_credentials: Annotated[
+        ModelScopeCredentials | None,
+        Field(description="The ModelScope credentials block; the MODELSCOPE_* environment variables when empty."),
+    ] = None,
 ) -> SnapshotSummary | State:
-    """Snapshot every model of `owners` with refs and commit ids, then diff against the previous one.
-
-    Args:
-        owners: Users or groups.
-        include_files: Record each branch head's files (path, size, sha256).
-        snapshot_dir: Where snapshots go.
-        filesystem_block: Store them in this Prefect filesystem block instead of locally.
-        max_concurrency: Models read at the same time.
-        task_runner: `thread` (in this process) or `dask` (a local Dask cluster, in a subflow).
-        modelscope_credentials: Credentials block; env vars when None.
+    """Snapshot every model of `owners` with refs and commit ids, then diff against the scope's previous one.
 
     Returns:
         A `SnapshotSummary`, or a Failed state (after the snapshot is written) when models could not be read.
+
+    Raises:
+        InvalidParameter: An owner name is malformed (before any request).
+        SnapshotStoreError: The archive cannot be read or written.
+        BaselineError: The scope's baseline in the Prefect server is unreadable.
+
+    Example:
+        ```python
+        from flows.snapshot.flow import snapshot_revisions
+        from hub_tasks import ModelScopeCredentials
+
+        summary = snapshot_revisions(["alice"], modelscope_credentials=ModelScopeCredentials.load("BLOCK_NAME"))
+        print(summary.location, summary.changes_by_kind)
+        ```
     """
     for owner in owners:
         validate_owner(owner, "snapshot_revisions")
-    store = SnapshotStore(snapshot_dir, filesystem_block)
+    log = run_logger()
+    store = SnapshotStore(snapshot_dir, filesystem_block, DEFAULT_SNAPSHOT_DIR)
     taken_at = datetime.now(timezone.utc)
     with hub_client(modelscope_credentials) as client:
-        endpoint = client.endpoint
-    models: list[ModelInfo] = []
-    for owner in owners:
-        models += list_all_models(owner, modelscope_credentials=modelscope_credentials)
+        scope = Scope.of(client.endpoint, owners)
+    log.info("Snapshot of %s (scope key %s); archive: %s", scope.label, scope.key, store.describe())
+    previous, baseline = find_baseline(scope, store)
+    log.info("Comparing with %s", baseline.describe())
+    models = list_owners(scope.owners, max_concurrency, modelscope_credentials)
     states = read_models_with(models, include_files, max_concurrency, Runner(task_runner), modelscope_credentials)
-    previous = store.latest()
+    current, gone = carry_forward(states, previous, taken_at, include_files)
     snapshot = Snapshot(
         taken_at=taken_at,
-        endpoint=endpoint,
-        owners=list(owners),
+        endpoint=scope.endpoint,
+        owners=list(scope.owners),
         include_files=include_files,
-        models=_last_read(states, previous, include_files),
+        models=current,
+        gone=gone,
     )
     location = store.save(snapshot)
+    save_baseline(snapshot, location, flow_run.id)
     changes = diff(previous, snapshot)
-    create_table_artifact(
-        _table(changes), key="modelscope-snapshot-diff", description="Changes since the last snapshot"
+    log_run(log, snapshot, location, changes)
+    create_table_artifact(table(changes), key="modelscope-snapshot-diff", description="Changes since the last snapshot")
+    create_markdown_artifact(
+        summary(snapshot, location, changes, baseline),
+        key="modelscope-snapshot",
+        description=summary_description(snapshot, changes, baseline),
     )
-    create_markdown_artifact(_summary(snapshot, location, changes, previous), key="modelscope-snapshot")
-    _emit(changes, endpoint)
-    summary = SnapshotSummary(
+    emit_changes(changes, scope.endpoint, log)
+    result = SnapshotSummary(
         location=location,
         models=len(snapshot.models),
         failed=snapshot.failed,
         changes=len(changes),
-        not_visible=[m for m, s in snapshot.models.items() if s.status == "not_visible"],
+        not_visible=snapshot.not_visible,
         tags_moved=sum(1 for c in changes if c.kind == "tag.moved"),
+        first_snapshot=baseline.first,
+        scope=scope.label,
+        changes_by_kind=count_by_kind(changes),
+        compared_with=baseline.describe(),
     )
     if snapshot.failed:
         names = ", ".join(f"{m} ({r})" for m, r in list(snapshot.failed.items())[:20])
         return Failed(
             message=f"{len(snapshot.failed)} model(s) could not be read: {names}; snapshot written to {location}",
-            data=summary,
+            data=result,
         )
-    return Completed(message=f"{len(snapshot.models)} models, {len(changes)} changes", data=summary)
+    return Completed(message=f"{len(snapshot.models)} models, {len(changes)} changes", data=result)

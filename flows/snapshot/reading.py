@@ -1,9 +1,17 @@
-"""Reading every model for a snapshot: batches of models per task, a retrying task per model that
-failed transiently, at most `max_concurrency` at a time, in threads or on a Dask cluster."""
+"""Reading every model for a snapshot: batches of models per task, each batch read by a few threads,
+a retrying task per model that failed transiently, in threads or on a Dask cluster.
+
+The reads wait on the network, not on the CPU (a real hub answers in tens of milliseconds), so up to
+`max_concurrency` requests are in flight: few task runs (each costs Prefect 0.1-0.8 s, and dozens
+started at once queue on an embedded server), each with up to `THREADS_PER_BATCH` threads. A block's
+rate limit still governs the request rate: every request takes its slot in the client, whatever the
+number of threads.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -19,9 +27,22 @@ from hub_tasks.prefect.runtime import hub_client, hub_task_options
 T = TypeVar("T")
 
 
+def exact_visibility(client: HubClient, model: ModelInfo) -> int | None:
+    """The model's visibility code (1 private, 3 internal, 5 public).
+
+    The listing only says `private`, which covers both private and internal; for those models the
+    model's own page is read (one request more), so a switch between private and internal, which
+    widens who may read the model to the whole organisation, is reported like any other.
+    """
+    if model.visibility is not None or not model.private:
+        return model.visibility
+    return client.get_model(model.model_id).visibility
+
+
 def model_state(client: HubClient, model: ModelInfo, include_files: bool) -> ModelState:
-    """One model's refs with commit ids (and each branch head's files when asked)."""
+    """One model's refs with commit ids, its exact visibility (and each branch head's files when asked)."""
     refs = client.get_model_refs(model.model_id)
+    visibility = exact_visibility(client, model)
     files = None
     if include_files:
         files = {
@@ -35,7 +56,7 @@ def model_state(client: HubClient, model: ModelInfo, include_files: bool) -> Mod
         }
     return ModelState(
         private=model.private,
-        visibility=model.visibility,
+        visibility=visibility,
         license=model.license,
         last_modified=model.last_modified,
         branches={r.name: RefState(commit_id=r.commit_id, created_at=r.created_at) for r in refs if r.kind == "branch"},
@@ -64,26 +85,36 @@ SNAPSHOT_TASK = {
 }
 
 
+def _read_one(client: HubClient, model: ModelInfo, include_files: bool) -> ModelState | None:
+    """A model's state; None when it failed transiently (after the client's own retries), to be retried
+    in its own task. Never raises a hub error: one model never fails its batch."""
+    try:
+        return model_state(client, model, include_files)
+    except NotExistError as exc:  # gone, or made private to us, since the listing
+        return ModelState(status="not_visible", reason=str(exc))
+    except HubError as exc:
+        return None if exc.retryable else ModelState(status="error", reason=str(exc))
+
+
 @task(**{**SNAPSHOT_TASK, "name": "Read a batch of models' refs"})
 def read_model_batch(
-    models: list[ModelInfo], include_files: bool = False, modelscope_credentials: ModelScopeCredentials | None = None
+    models: list[ModelInfo],
+    include_files: bool = False,
+    modelscope_credentials: ModelScopeCredentials | None = None,
+    threads: int = 1,
 ) -> BatchResult:
-    """The fast path: read models one after another in one task run (Prefect's per-task cost is
-    paid once per batch). One model's failure never fails the batch: a model gone since the listing
-    is "not visible", a transient failure (after the client's own retries) is handed back for a
-    retrying per-model task, anything else is recorded as an error."""
+    """The fast path: read a batch of models in one task run (Prefect's per-task cost is paid once per
+    batch), `threads` requests at a time over the process's shared client. A model gone since the
+    listing is "not visible", a transient failure is handed back for a retrying per-model task, anything
+    else is recorded as an error."""
     result = BatchResult()
-    with hub_client(modelscope_credentials) as client:
-        for model in models:
-            try:
-                result.states[model.model_id] = model_state(client, model, include_files)
-            except NotExistError as exc:
-                result.states[model.model_id] = ModelState(status="not_visible", reason=str(exc))
-            except HubError as exc:
-                if exc.retryable:
-                    result.retry.append(model.model_id)
-                else:
-                    result.states[model.model_id] = ModelState(status="error", reason=str(exc))
+    with hub_client(modelscope_credentials) as client, ThreadPoolExecutor(threads, "read-models") as pool:
+        states = pool.map(lambda model: _read_one(client, model, include_files), models)
+        for model, state in zip(models, states, strict=True):
+            if state is None:
+                result.retry.append(model.model_id)
+            else:
+                result.states[model.model_id] = state
     return result
 
 
@@ -118,29 +149,41 @@ def _windowed(submit: Callable[[T], PrefectFuture[Any]], items: list[T], limit: 
         yield running.pop(done), done
 
 
-MAX_BATCH = 250
+THREADS_PER_BATCH = 16
+MAX_BATCH = 500
 
 
-def batch_size(models: int, limit: int) -> int:
-    """Models per task: one batch per worker, at most `MAX_BATCH` (so a crashed batch costs little).
+def batch_plan(models: int, limit: int) -> tuple[int, int, int]:
+    """(models per batch, threads per batch, batches in flight) for `limit` requests in flight.
 
-    Prefect's cost per task run (measured 0.1-0.8 s on an embedded server, most on a worker's first
-    run) outweighs the balance more batches would buy, since every model costs about the same; a
-    model that fails transiently is retried in its own task anyway.
+    Few batches, each read by up to `THREADS_PER_BATCH` threads: Prefect's cost per task run (measured
+    0.1-0.8 s on an embedded server, more when dozens start at once) is paid per batch, not per
+    request. At least `limit / THREADS_PER_BATCH` batches run side by side, so one batch's start-up
+    overlaps another's reads; a batch holds at most `MAX_BATCH` models, so a crashed one costs little.
+
+    Example:
+        >>> batch_plan(1000, 32), batch_plan(10_000, 32), batch_plan(3, 8)
+        ((500, 16, 2), (500, 16, 2), (3, 8, 1))
     """
-    return max(1, min(MAX_BATCH, -(-models // limit)))
+    threads = max(1, min(limit, THREADS_PER_BATCH))
+    in_flight = -(-limit // threads)
+    return max(1, min(MAX_BATCH, -(-models // in_flight))), threads, in_flight
 
 
 def read_all(
     models: list[ModelInfo], include_files: bool, limit: int, credentials: ModelScopeCredentials | None
 ) -> dict[str, ModelState]:
     """Read every model: batches first, then a retrying task per model that failed transiently."""
-    size = batch_size(len(models), limit)
+    size, threads, in_flight = batch_plan(len(models), limit)
     batches = [models[i : i + size] for i in range(0, len(models), size)]
     by_id = {m.model_id: m for m in models}
     results: dict[str, ModelState] = {}
     retry: list[ModelInfo] = []
-    for batch, future in _windowed(lambda b: read_model_batch.submit(b, include_files, credentials), batches, limit):
+
+    def submit(batch: list[ModelInfo]) -> PrefectFuture[BatchResult]:
+        return read_model_batch.submit(batch, include_files, credentials, threads)
+
+    for batch, future in _windowed(submit, batches, in_flight):
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BatchResult):
             results.update(outcome.states)

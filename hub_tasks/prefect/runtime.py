@@ -27,8 +27,9 @@ adds at most 21 s):
   model_exists (16 requests each at most) and, after a failure, a rollback of 3 calls outside the task's
   retries. Wall clock per attempt is capped by the task timeout (6 h).
 * Snapshot read (`snapshot_revisions`): listing every model is `list_all_models`, one call per page
-  of 100 (task: 4 attempts). Each model is then read in a batch task with one call for its refs
-  (+ one listing per ref with `include_files`); a transient failure after those 4 requests hands
+  of 100 (task: 4 attempts). Each model is then read in a batch task with one call for its refs,
+  one more (`get_model`) for a non-public model, whose exact visibility the listing does not give,
+  and one listing per ref with `include_files`; a transient failure after those 4 requests hands
   the model to `read_model_state`, which retries it 4 times: at most 4 + 16 requests of each call
   for one model, and 30 s + 4 x 30 s + 21 s of back-off.
 * Download (`download_model`): one listing call, then one call per file (resumed with `Range`

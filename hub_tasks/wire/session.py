@@ -92,7 +92,10 @@ class HubSession:
         self.throttle: Callable[[], None] | None = None
         self._session = requests.Session()
         self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # the token is never a jar entry
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(16, 2 * self.settings.upload_max_workers))
+        # Enough pooled connections for every thread that shares this client: the snapshot reads with up
+        # to 64 requests in flight, and a full pool makes urllib3 discard the extra connections (a new
+        # TCP and TLS handshake for each later request, and a warning per discard).
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(64, 2 * self.settings.upload_max_workers))
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = USER_AGENT

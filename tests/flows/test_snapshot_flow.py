@@ -17,16 +17,26 @@ from prefect.states import State
 from prefect.utilities.callables import parameter_schema
 
 from flows.snapshot.flow import Runner, SnapshotSummary, snapshot_revisions
-from flows.snapshot.format import LATEST, Snapshot
+from flows.snapshot.form import field_descriptions
+from flows.snapshot.format import Snapshot
+from flows.snapshot.scope import Scope
+from flows.snapshot.store import pointer_name
 from hub_tasks import HubSettings, ModelScopeCredentials
 from tests.helpers.clients import make_block
 from tests.helpers.hub import RunningHub
 from tests.helpers.hub_http import HubWriter
 from tests.helpers.prefect_api import events_settled, run_artifact, run_events
+from tests.helpers.snapshots import forget_baselines
 
 BULK = 101  # alice's empty models: with her 2 others, 103 models, listed 100 per page (2 pages)
 README = b"# rich\n"
 CONFIG = b"{}"
+
+
+@pytest.fixture
+def first_snapshots(prefect_harness: None) -> None:
+    """Every scope starts without a baseline in the session's Prefect server (earlier tests leave theirs)."""
+    forget_baselines()
 
 
 def sha(data: bytes) -> str:
@@ -54,7 +64,7 @@ def folder_contents(folder: Path) -> list[str]:
 
 
 def test_two_owners_across_pages_with_commit_ids_and_files_on_and_off(
-    hub: RunningHub, prefect_harness: None, tmp_path: Path
+    hub: RunningHub, first_snapshots: None, tmp_path: Path
 ) -> None:
     """Every model of both owners is recorded, past the first listing page, with each branch and tag and the
     commit it points at; with files on, each branch head's files (size, sha256); with files off, none, and
@@ -108,7 +118,8 @@ def test_two_owners_across_pages_with_commit_ids_and_files_on_and_off(
     report = run_artifact(run, "modelscope-snapshot")
     assert report is not None
     assert f"{BULK + 4} models: {BULK + 4} read, 0 not visible, 0 failed" in str(report.data)
-    assert "compared with nothing (first snapshot)" in str(report.data)
+    assert "compared with nothing: this is the first snapshot of this scope" in str(report.data)
+    assert summary.first_snapshot and summary.scope == f"alice, team @ {hub.url}"
 
     # Files off: the same refs, no files, and no change reported for the missing file lists.
     state, _ = snapshot(block, snapshots, ["alice", "team"], include_files=False)
@@ -122,12 +133,13 @@ def test_two_owners_across_pages_with_commit_ids_and_files_on_and_off(
     # Two snapshots, named to sort by time, the pointer on the newer one, and no temp file left behind.
     names = [Path(summary.location).name, Path(second.location).name]
     assert names == sorted(names) and names[0] != names[1]
-    assert folder_contents(snapshots) == sorted([*names, LATEST])
-    assert json.loads((snapshots / LATEST).read_text())["name"] == names[1]
+    latest = pointer_name(Scope.of(hub.url, ["alice", "team"]))
+    assert folder_contents(snapshots) == sorted([*names, latest])
+    assert json.loads((snapshots / latest).read_text())["name"] == names[1]
 
 
 def test_the_diff_after_changes_on_the_hub_is_reported_in_artifacts_and_one_event_per_change(
-    hub: RunningHub, prefect_harness: None, tmp_path: Path
+    hub: RunningHub, first_snapshots: None, tmp_path: Path
 ) -> None:
     """A new model, a deleted model, a moved branch (with its files), a moved tag and a visibility flip are
     each reported once, moved tags first, in the table artifact, in the summary, and as an event."""
@@ -197,7 +209,7 @@ def test_the_diff_after_changes_on_the_hub_is_reported_in_artifacts_and_one_even
 
 @pytest.mark.usefixtures("fast_backoff", "no_retry_delay")
 def test_a_model_that_cannot_be_read_fails_the_run_after_the_snapshot_is_written(
-    hub: RunningHub, prefect_harness: None, tmp_path: Path
+    hub: RunningHub, first_snapshots: None, tmp_path: Path
 ) -> None:
     """One model whose reads keep failing: it is retried in its own task, then recorded as an error with
     the reason; every other model is read, the snapshot is written and diffed, and the run ends Failed
@@ -235,7 +247,8 @@ def test_a_model_that_cannot_be_read_fails_the_run_after_the_snapshot_is_written
     broken = taken.models["alice/broken"]
     assert broken.status == "error" and "500" in broken.reason
     assert broken.tags["v1"].commit_id == before  # the refs last read, to diff the next good read against
-    assert json.loads((snapshots / LATEST).read_text())["name"] == Path(summary.location).name
+    latest = snapshots / pointer_name(Scope.of(hub.url, ["alice"]))
+    assert json.loads(latest.read_text())["name"] == Path(summary.location).name
     assert summary.changes == 0  # a model that could not be read is neither removed nor changed
     report = run_artifact(run, "modelscope-snapshot")
     assert report is not None
@@ -264,13 +277,17 @@ def test_a_model_that_cannot_be_read_fails_the_run_after_the_snapshot_is_written
 
 
 def test_parameters_render_a_json_schema_with_descriptions_and_are_validated() -> None:
-    """The UI form: a description for every parameter, bounds and the runner enum; bad values are refused."""
+    """The UI form: every parameter's own description, bounds and the runner enum; bad values are refused."""
     schema = parameter_schema(snapshot_revisions).model_dump_for_openapi()
     assert schema["required"] == ["owners"]
-    assert all(prop.get("description") for prop in schema["properties"].values())
+    # The form's help text is each parameter's rich `Field` description, not the docstring's short words.
+    rich = field_descriptions(snapshot_revisions.fn)
+    assert {name: prop.get("description") for name, prop in schema["properties"].items()} == rich
+    assert set(rich) == set(schema["properties"])
+    assert "slug/name (e.g. s3-bucket/snapshots)" in schema["properties"]["filesystem_block"]["description"]
     assert schema["properties"]["owners"]["minItems"] == 1
     concurrency = schema["properties"]["max_concurrency"]
-    assert (concurrency["minimum"], concurrency["maximum"], concurrency["default"]) == (1, 64, 8)
+    assert (concurrency["minimum"], concurrency["maximum"], concurrency["default"]) == (1, 64, 32)
     assert schema["definitions"]["Runner"]["enum"] == ["thread", "dask"]
     typed = snapshot_revisions.validate_parameters({"owners": ["alice"], "task_runner": "dask"})
     assert typed["task_runner"] is Runner.dask and typed["include_files"] is False

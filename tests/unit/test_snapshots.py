@@ -1,5 +1,5 @@
-"""The snapshot format, the diff between two snapshots, and the store that writes them (flows/snapshots.py),
-without a hub or a Prefect server."""
+"""The snapshot format, its scope, the diff between two snapshots, the memory of models that could not be
+read, and the archive that writes them (flows/snapshot/), without a hub or a Prefect server."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.snapshot.diff import diff
+from flows.snapshot.diff import ScopeMismatchError, diff
 from flows.snapshot.format import (
     CHANGE_KINDS,
-    LATEST,
     SCHEMA_VERSION,
     Change,
     FileState,
@@ -20,7 +19,9 @@ from flows.snapshot.format import (
     RefState,
     Snapshot,
 )
-from flows.snapshot.store import SnapshotStore
+from flows.snapshot.history import carry_forward
+from flows.snapshot.scope import Scope
+from flows.snapshot.store import LEGACY_LATEST, SnapshotStore, SnapshotStoreError, pointer_name
 
 T0 = datetime(2024, 5, 1, 3, 0, 0, 123456, tzinfo=timezone.utc)
 A, B, C = "a" * 40, "b" * 40, "c" * 40
@@ -35,8 +36,16 @@ def files(**sizes: int) -> dict[str, FileState]:
     return {path.replace("_", "."): FileState(size=size, sha256=f"{size:064x}") for path, size in sizes.items()}
 
 
-def snap(models: dict[str, ModelState], taken_at: datetime = T0) -> Snapshot:
-    return Snapshot(taken_at=taken_at, endpoint="http://hub", owners=["o"], models=models)
+def snap(
+    models: dict[str, ModelState],
+    taken_at: datetime = T0,
+    owners: tuple[str, ...] = ("o",),
+    endpoint: str = "http://hub",
+) -> Snapshot:
+    return Snapshot(taken_at=taken_at, endpoint=endpoint, owners=list(owners), models=models)
+
+
+SCOPE = Scope.of("http://hub", ["o"])
 
 
 def kinds(changes: list[Change]) -> list[tuple[str, str, str | None, str | None, str | None]]:
@@ -52,14 +61,14 @@ def test_a_snapshot_round_trips_through_json_with_its_schema_version() -> None:
     )  # fmt: skip
     taken = snap({"o/m": state, "o/bad": ModelState(status="error", reason="HTTP 500")})
     data = json.loads(taken.model_dump_json())
-    assert data["schema_version"] == SCHEMA_VERSION == 1
+    assert data["schema_version"] == SCHEMA_VERSION == 2
     assert Snapshot.model_validate_json(taken.model_dump_json()) == taken
     assert taken.failed == {"o/bad": "HTTP 500"}
 
 
 def test_file_names_sort_by_time_whatever_the_time_zone() -> None:
     """`snapshot-<UTC time>.json`, to the microsecond: sorting the names sorts the snapshots by time."""
-    assert snap({}).file_name() == "snapshot-20240501T030000.123456Z.json"
+    assert snap({}).file_name() == f"snapshot-20240501T030000.123456Z-{SCOPE.key}.json"
     east = timezone(timedelta(hours=8))
     times = [
         datetime(2024, 5, 1, 10, 30, tzinfo=east),  # 02:30 UTC, though its local hour is the latest
@@ -174,9 +183,44 @@ def test_file_changes_name_the_paths_per_branch() -> None:
     ]
 
 
+def test_an_exact_visibility_read_for_the_first_time_is_not_a_change() -> None:
+    """A version 1 snapshot kept only the listing's `private` flag: reading the exact code (private or
+    internal) later is not reported; a switch between private and internal, both read exactly, is."""
+    flag_only = snap({"o/m": ModelState(private=True)})
+    assert diff(flag_only, snap({"o/m": ModelState(private=True, visibility=3)})) == []
+    private = snap({"o/m": ModelState(private=True, visibility=1)})
+    internal = snap({"o/m": ModelState(private=True, visibility=3)}, taken_at=T0 + timedelta(days=1))
+    assert kinds(diff(private, internal)) == [("visibility.changed", "o/m", None, "private", "internal")]
+
+
+# -- the scope and what a snapshot remembers -------------------------------------------------------------------
+def test_the_scope_is_the_endpoint_and_the_sorted_owners() -> None:
+    """Owner order, repeats, a trailing slash and the host's case do not change a scope; another owner,
+    another hub or another path does, and each scope has its own key."""
+    same = [Scope.of("https://Hub.example/", ["b", "a", "a"]), Scope.of("https://hub.example", ("a", "b"))]
+    assert same[0] == same[1] and same[0].key == same[1].key and same[0].owners == ("a", "b")
+    others = [
+        Scope.of("https://hub.example", ["a"]),
+        Scope.of("https://other.example", ["a", "b"]),
+        Scope.of("https://hub.example/api", ["a", "b"]),
+        Scope.of("https://hub.example", ["A", "b"]),  # names on the hub are case-sensitive
+    ]
+    assert len({s.key for s in [same[0], *others]}) == 5
+    assert snap({}, owners=("team", "alice")).scope == Scope.of("http://hub", ["alice", "team"])
+
+
+def test_snapshots_of_different_scopes_are_never_compared() -> None:
+    """Comparing alice's snapshot with bob's (or with another hub's) would report every model as removed
+    and added: the diff refuses."""
+    alice = snap({"alice/m": ModelState()}, owners=("alice",))
+    for other in (snap({"bob/m": ModelState()}, owners=("bob",)), snap({}, owners=("alice",), endpoint="http://b")):
+        with pytest.raises(ScopeMismatchError, match="cannot compare"):
+            diff(alice, other)
+
+
 def test_a_model_that_could_not_be_read_is_compared_with_its_last_read_refs() -> None:
-    """An error entry keeps the refs last read (the flow copies them forward): the next good read reports
-    what moved meanwhile; an error entry with nothing read before reports the refs as added."""
+    """An error entry keeps the refs last read (carried forward): the next good read reports what moved
+    meanwhile; an error entry with nothing read before reports the refs as added."""
     last = ModelState(status="error", reason="HTTP 500", branches=refs(master=A), tags=refs(v1=A))
     never = ModelState(status="error", reason="HTTP 500")
     old = snap({"o/m": last, "o/new": never})
@@ -185,30 +229,118 @@ def test_a_model_that_could_not_be_read_is_compared_with_its_last_read_refs() ->
     assert diff(snap({"o/m": ModelState(tags=refs(v1=A))}), snap({"o/m": last})) == []  # no read, no change
 
 
+def run(previous: Snapshot | None, states: dict[str, ModelState], hours: int) -> Snapshot:
+    """The snapshot a run taking `hours` after T0 writes, from its reads and the previous snapshot."""
+    taken = T0 + timedelta(hours=hours)
+    models, gone = carry_forward(states, previous, taken, include_files=False)
+    return Snapshot(taken_at=taken, endpoint="http://hub", owners=["o"], models=models, gone=gone)
+
+
+def test_a_model_hidden_for_a_while_keeps_its_refs_and_its_moved_tag_is_reported_when_it_is_back() -> None:
+    """Listed but not visible when read (made private to us, or deleted after the listing): the snapshot
+    keeps its last refs; while it stays hidden nothing more is reported; when it can be read again, it is
+    back, and the tag that moved meanwhile is reported against the refs it had."""
+    first = run(None, {"o/m": ModelState(private=False, visibility=5, tags=refs(v1=A), branches=refs(master=A))}, 0)
+    hidden = run(first, {"o/m": ModelState(status="not_visible", reason="404")}, 1)
+    assert hidden.models["o/m"].tags == refs(v1=A) and hidden.models["o/m"].status == "not_visible"
+    assert kinds(diff(first, hidden)) == [("model.hidden", "o/m", None, None, "404")]
+    still = run(hidden, {"o/m": ModelState(status="not_visible", reason="404")}, 2)
+    assert diff(hidden, still) == [] and still.models["o/m"].tags == refs(v1=A)
+    back = run(still, {"o/m": ModelState(private=False, visibility=5, tags=refs(v1=B), branches=refs(master=B))}, 3)
+    assert kinds(diff(still, back)) == [
+        ("tag.moved", "o/m", "v1", A, B),
+        ("branch.moved", "o/m", "master", A, B),
+        ("model.reappeared", "o/m", None, None, None),
+    ]
+
+
+def test_a_model_deleted_and_recreated_with_its_tag_elsewhere_reports_a_moved_tag() -> None:
+    """A model no longer listed is reported removed once and kept in `gone` with its last refs (and
+    nothing is reported while it stays gone); re-created with the tag on another commit, it is back and
+    the tag moved. The previous snapshot's `gone` models are remembered even by a run that lists none."""
+    first = run(None, {"o/m": ModelState(tags=refs(v1=A)), "o/x": ModelState()}, 0)
+    removed = run(first, {"o/x": ModelState()}, 1)
+    assert set(removed.models) == {"o/x"} and removed.gone["o/m"].tags == refs(v1=A)
+    assert removed.gone["o/m"].reason == f"not listed since {(T0 + timedelta(hours=1)).isoformat()}"
+    assert kinds(diff(first, removed)) == [("model.removed", "o/m", None, None, None)]
+    still = run(removed, {}, 2)
+    assert kinds(diff(removed, still)) == [("model.removed", "o/x", None, None, None)]
+    assert still.gone["o/m"].reason == removed.gone["o/m"].reason  # gone since the first time
+    recreated = run(still, {"o/m": ModelState(tags=refs(v1=B))}, 3)
+    assert kinds(diff(still, recreated)) == [
+        ("tag.moved", "o/m", "v1", A, B),
+        ("model.reappeared", "o/m", None, None, None),
+    ]
+    assert "o/m" not in recreated.gone and set(recreated.gone) == {"o/x"}
+
+
 # -- the store ------------------------------------------------------------------------------------------------
-def test_the_store_writes_each_snapshot_and_points_latest_at_the_newest(tmp_path: Path) -> None:
-    """Each save writes a new file next to `latest.json`, which names the snapshot saved last; `latest()`
-    reads it back, and an empty or broken folder has no latest."""
+def test_the_store_writes_each_snapshot_and_points_the_scope_at_its_newest(tmp_path: Path) -> None:
+    """Each save writes a new file next to the scope's pointer, which names the snapshot saved last;
+    `latest()` reads it back; an empty folder has no latest."""
     store = SnapshotStore(str(tmp_path / "snaps"))
-    assert store.latest() is None  # the folder does not even exist yet
+    assert store.latest(SCOPE) is None  # the folder does not even exist yet
     first = snap({"o/m": ModelState(branches=refs(master=A))})
     second = snap({"o/m": ModelState(branches=refs(master=B))}, taken_at=T0 + timedelta(hours=1))
     assert store.save(first) == str(tmp_path / "snaps" / first.file_name())
-    assert store.latest() == first
+    assert store.latest(SCOPE) == first
     store.save(second)
-    assert store.latest() == second
+    assert store.latest(SCOPE) == second
     names = {p.name for p in (tmp_path / "snaps").iterdir()}
-    assert names == {first.file_name(), second.file_name(), LATEST}
-    pointer = json.loads((tmp_path / "snaps" / LATEST).read_text())
-    assert pointer == {"name": second.file_name(), "taken_at": second.taken_at.isoformat()}
+    assert names == {first.file_name(), second.file_name(), pointer_name(SCOPE)}
+    pointer = json.loads((tmp_path / "snaps" / pointer_name(SCOPE)).read_text())
+    assert pointer == {
+        "name": second.file_name(), "taken_at": second.taken_at.isoformat(), "endpoint": "http://hub", "owners": ["o"]
+    }  # fmt: skip
 
-    (tmp_path / "snaps" / second.file_name()).unlink()  # a pointer to a missing file: nothing to compare with
-    assert store.latest() is None
+
+def test_scopes_sharing_a_folder_each_find_their_own_latest(tmp_path: Path) -> None:
+    """Two owners and two hubs in one folder: each scope's latest is its own, never the newest file."""
+    store = SnapshotStore(str(tmp_path))
+    alice = snap({"alice/m": ModelState()}, owners=("alice",))
+    bob = snap({"bob/m": ModelState()}, taken_at=T0 + timedelta(hours=1), owners=("bob",))
+    other_hub = snap({}, taken_at=T0 + timedelta(hours=2), owners=("alice",), endpoint="http://b")
+    for taken in (alice, bob, other_hub):
+        store.save(taken)
+    assert store.latest(alice.scope) == alice and store.latest(bob.scope) == bob
+    assert store.latest(other_hub.scope) == other_hub
+    assert store.latest(Scope.of("http://hub", ["carol"])) is None
+
+
+def test_a_version_1_folder_is_read_for_its_own_scope_only(tmp_path: Path) -> None:
+    """A folder written before scopes had one `latest.json`: the first run after the upgrade compares with
+    it when it is a snapshot of the same scope, and ignores it otherwise."""
+    old = snap({"o/m": ModelState(tags=refs(v1=A))})
+    (tmp_path / "snapshot-v1.json").write_text(old.model_dump_json())
+    (tmp_path / LEGACY_LATEST).write_text(json.dumps({"name": "snapshot-v1.json"}))
+    store = SnapshotStore(str(tmp_path))
+    assert store.latest(SCOPE) == old
+    assert store.latest(Scope.of("http://hub", ["bob"])) is None
+
+
+@pytest.mark.parametrize("damage", ["pointer is a folder", "pointer is not JSON", "snapshot missing", "not a snapshot"])
+def test_an_archive_that_cannot_be_read_fails_loudly(tmp_path: Path, damage: str) -> None:
+    """Anything but "nothing there yet" raises: a run must never diff against nothing by accident."""
+    store = SnapshotStore(str(tmp_path))
+    taken = snap({"o/m": ModelState()})
+    store.save(taken)
+    pointer, written = tmp_path / pointer_name(SCOPE), tmp_path / taken.file_name()
+    if damage == "pointer is a folder":
+        pointer.unlink()
+        pointer.mkdir()
+    elif damage == "pointer is not JSON":
+        pointer.write_text("{not json")
+    elif damage == "snapshot missing":
+        written.unlink()
+    else:
+        written.write_text('{"models": 3}')
+    with pytest.raises(SnapshotStoreError):
+        store.latest(SCOPE)
 
 
 def test_a_failed_write_leaves_no_partial_file_and_the_previous_latest(tmp_path: Path) -> None:
     """The write goes to a temp file that is renamed into place: when the rename fails, the temp file is
-    removed, no snapshot file appears, and `latest.json` still names the previous snapshot."""
+    removed, no snapshot file appears, and the scope's pointer still names the previous snapshot."""
     folder = tmp_path / "snaps"
     store = SnapshotStore(str(folder))
     first = snap({"o/m": ModelState(branches=refs(master=A))})
@@ -221,7 +353,7 @@ def test_a_failed_write_leaves_no_partial_file_and_the_previous_latest(tmp_path:
         store.save(second)
     assert sorted(p.name for p in folder.iterdir()) == before  # no temp file left behind
     assert (folder / second.file_name()).is_dir()
-    assert store.latest() == first
+    assert store.latest(SCOPE) == first
 
 
 def test_a_local_folder_with_a_tilde_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
