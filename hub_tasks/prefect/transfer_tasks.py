@@ -38,8 +38,12 @@ class _ProgressReporter:
         self.model_id = model_id
         self.logger = run_logger()
         self.artifact_id = None
-        self.last = 0.0
-        self.marker: tuple[str, bool] | None = None
+        # Per phase: when it was last reported, whether it had finished then, and its percentage. Hashing
+        # and uploading run side by side, so one shared "last report" would be reset by every alternation
+        # and each chunk of either phase would become a log line and an API call (202 of them in a 2 GiB
+        # push, with the Prefect server busy on the artifact updates).
+        self.reported: dict[str, tuple[float, bool]] = {}
+        self.percent: dict[str, float] = {"hash": 0.0, "upload": 0.0}
         self.lock = threading.Lock()
         if TaskRunContext.get() is not None:
             self.artifact_id = create_progress_artifact(
@@ -49,15 +53,18 @@ class _ProgressReporter:
     def __call__(self, event: ProgressEvent) -> None:
         finished = event.files_done >= event.files_total and event.bytes_done >= event.bytes_total
         now = time.monotonic()
-        with self.lock:
-            marker = (event.phase, finished)
-            if marker == self.marker and now - self.last < PROGRESS_EVERY_SECONDS:
-                return
-            self.marker, self.last = marker, now
         percent = 100.0 * event.bytes_done / event.bytes_total if event.bytes_total else 100.0
         if not finished:
             # A file's last bytes arrive before it is counted done: "100 %, 0 of 1 files" would contradict itself.
             percent = min(percent, 99.0)
+        with self.lock:
+            last = self.reported.get(event.phase)
+            if last is not None and last[1] == finished and now - last[0] < PROGRESS_EVERY_SECONDS:
+                return
+            self.reported[event.phase] = (now, finished)
+            self.percent[event.phase] = percent
+            # hashing is the first half of the bar, uploading the second; they overlap, so the bar is the mean
+            overall = (self.percent["hash"] + self.percent["upload"]) / 2
         self.logger.info(
             "%s %s: %.0f%% (%.1f of %.1f MiB, %d of %d files)",
             self.model_id,
@@ -69,8 +76,6 @@ class _ProgressReporter:
             event.files_total,
         )
         if self.artifact_id is not None:
-            # hashing is the first half of the bar, uploading the second
-            overall = percent / 2 if event.phase == "hash" else 50 + percent / 2
             update_progress_artifact(self.artifact_id, overall, description=f"{event.phase} {percent:.0f}%")
 
     def finish(self, result: PushResult) -> None:

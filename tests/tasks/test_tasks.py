@@ -31,6 +31,7 @@ from hub_tasks import (
     ModelPage,
     NotExistError,
     NotLoginError,
+    ProgressEvent,
     PushResult,
     RepoFile,
     ServerError,
@@ -48,6 +49,7 @@ from hub_tasks import (
     model_exists,
     push_model,
 )
+from hub_tasks.prefect.transfer_tasks import _ProgressReporter
 from tests.helpers.clients import fast_block, seed_model
 from tests.helpers.exported_tasks import public_tasks
 from tests.helpers.folders import model_dir
@@ -233,6 +235,28 @@ def test_push_model_reports_progress_as_an_artifact_and_log_lines(hub, credentia
             assert any(m.startswith(f"published {DEMO}: commit {result.commit_id}") for m in messages), messages
     upload_lines = run_logs("published", task_run_id=task_run_of(states[0]).id)
     assert any(m.startswith(f"{DEMO} upload: 100%") for m in upload_lines), upload_lines
+
+
+def test_progress_is_throttled_per_phase_while_hashing_and_uploading_overlap(caplog) -> None:
+    """Hashing and uploading report side by side; each phase is logged once when it starts, once when it
+    finishes, and at most every PROGRESS_EVERY_SECONDS in between, however their chunks alternate (one
+    line, and one artifact update, per chunk would keep the Prefect server busy for the whole push)."""
+    reporter = _ProgressReporter(DEMO)  # outside a run: no artifact, the tasks' own logger
+    total = 400 * 2**20
+    with caplog.at_level(logging.INFO, logger="hub_tasks.prefect.tasks"):
+        for step in range(1, 401):  # 400 chunks of 1 MiB per phase, alternating
+            for phase in ("hash", "upload"):
+                files = 1 if step == 400 else 0
+                reporter(
+                    ProgressEvent(
+                        phase=phase, bytes_done=step * 2**20, bytes_total=total, files_done=files, files_total=1
+                    )
+                )
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 4, lines
+    assert lines[0].startswith(f"{DEMO} hash: 0%") and lines[1].startswith(f"{DEMO} upload: 0%"), lines
+    assert lines[2].startswith(f"{DEMO} hash: 100% (400.0 of 400.0 MiB, 1 of 1 files)"), lines
+    assert lines[3].startswith(f"{DEMO} upload: 100% (400.0 of 400.0 MiB, 1 of 1 files)"), lines
 
 
 # -- the .fn() path ----------------------------------------------------------------------------------------
