@@ -30,8 +30,9 @@ FOLDER = "audit/snapshots"
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3-compatible server on a free loopback port, in a thread of this process."""
-    moto_server = pytest.importorskip("moto.moto_server.threaded_moto_server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # a dev dependency: never skipped
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
