@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 DEMO_TOKEN = "ms-demo-token-for-local-hub-only"
 MODEL_ID = "demo/tiny-model"
@@ -49,8 +50,13 @@ def _fine_tune(folder: Path) -> None:
 def _artifacts() -> list[tuple[str, str, str]]:
     from prefect.client.orchestration import get_client
 
+    from flows.snapshot.baseline import ARTIFACT_TYPE as BASELINE
+
+    def shown(artifact: Any) -> str:  # a baseline's data is a compressed snapshot: its description says more
+        return artifact.description or "" if artifact.type == BASELINE else str(artifact.data or "")
+
     with get_client(sync_client=True) as client:
-        return [(a.key or "-", a.type or "-", str(a.data or "")) for a in client.read_artifacts() if a.key]
+        return [(a.key or "-", a.type or "-", shown(a)) for a in client.read_artifacts() if a.key]
 
 
 def run(home: Path) -> None:
