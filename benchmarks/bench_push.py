@@ -232,6 +232,7 @@ class Run:
     cpu: float  # ru_utime + ru_stime of the child
     rss_mib: float  # VmHWM of the child (see run_child)
     hub_cpu: float
+    hub_sys: float  # the kernel's share of hub_cpu (page cache, fsync, sockets)
     blob_bytes: int
     commits: int
     extra: dict[str, Any] = field(default_factory=dict)
@@ -277,10 +278,11 @@ class Hub(Server):
     def control(self) -> HubControl:
         return HubControl(self.url, ADMIN)
 
-    def cpu_seconds(self) -> float:
-        """utime + stime of the server process so far."""
+    def cpu_seconds(self) -> tuple[float, float]:
+        """utime + stime, and stime alone, of the server process so far."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks, int(fields[12]) / ticks
 
     def drop_blobs(self, shas: list[str] | None = None) -> None:
         """Remove stored blobs (all of them, or these), so the next upload of them is a first upload."""
@@ -326,7 +328,7 @@ def run_child(
             lines.append(line)
         if prepare is not None:  # blobs dropped here are freed a moment before the client needs memory
             prepare()
-        before, hub_cpu = hub.control.stats(), hub.cpu_seconds()
+        before, (hub_cpu, hub_sys) = hub.control.stats(), hub.cpu_seconds()
         with contextlib.suppress(BrokenPipeError):  # a child that died before "ready" is reported below
             child.stdin.write(b"go\n")
             child.stdin.close()
@@ -335,7 +337,7 @@ def run_child(
         child.returncode = os.waitstatus_to_exitcode(status)
         child.stdout.close()
     process = time.perf_counter() - started
-    hub_cpu = hub.cpu_seconds() - hub_cpu
+    hub_cpu, hub_sys = (now - then for now, then in zip(hub.cpu_seconds(), (hub_cpu, hub_sys), strict=True))
     after = hub.control.stats()
     if child.returncode:
         raise RuntimeError(f"{label} failed ({child.returncode}):\n{err_path.read_text()[-4000:]}")
@@ -346,6 +348,7 @@ def run_child(
         cpu=usage.ru_utime + usage.ru_stime,
         rss_mib=answer.pop("hwm_kib") / 1024,
         hub_cpu=hub_cpu,
+        hub_sys=hub_sys,
         blob_bytes=after["blob_bytes_received"] - before["blob_bytes_received"],
         commits=after["commits"] - before["commits"],
         extra=answer,
@@ -358,7 +361,7 @@ def median(runs: list[Run], pick: Callable[[Run], float]) -> float:
 
 def print_results(results: dict[str, list[Run]]) -> None:
     header = (
-        f"{'case':<40} {'wall s':>7} {'proc s':>7} {'CPU s':>6} {'RSS MiB':>8} {'hub CPU s':>9} "
+        f"{'case':<40} {'wall s':>7} {'proc s':>7} {'CPU s':>6} {'RSS MiB':>8} {'hub CPU s':>9} {'hub sys':>7} "
         f"{'blob MiB':>9} {'commits':>7}   runs wall (s)"
     )
     print(header)
@@ -367,7 +370,8 @@ def print_results(results: dict[str, list[Run]]) -> None:
         print(
             f"{name:<40} {median(runs, lambda r: r.wall):>7.2f} {median(runs, lambda r: r.process):>7.2f} "
             f"{median(runs, lambda r: r.cpu):>6.2f} {max(r.rss_mib for r in runs):>8.1f} "
-            f"{median(runs, lambda r: r.hub_cpu):>9.2f} {median(runs, lambda r: r.blob_bytes) / MIB:>9.1f} "
+            f"{median(runs, lambda r: r.hub_cpu):>9.2f} {median(runs, lambda r: r.hub_sys):>7.2f} "
+            f"{median(runs, lambda r: r.blob_bytes) / MIB:>9.1f} "
             f"{median(runs, lambda r: r.commits):>7.0f}   {' '.join(f'{r.wall:.2f}' for r in runs)}"
         )
 
