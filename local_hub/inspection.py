@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse
 
@@ -24,7 +23,7 @@ from local_hub.dialect import DIALECT, RouteDialect
 from local_hub.envelope import BODY_REFUSAL, PARSED_BODY, error_body
 from local_hub.errors import HubApiError
 from local_hub.faults import ROUTE_SCOPE_KEY
-from local_hub.journal import journal_entry
+from local_hub.journal import journal_entry, parse_query
 from local_hub.shapes import BYTES, Shape, shape_of
 from local_hub.strict import body_problem, query_problem
 
@@ -112,9 +111,9 @@ class RequestInspector:
             if value is not _UNDECODED:
                 scope = {**scope, PARSED_BODY: value}
             shape = BYTES if value is _UNDECODED else (None if value is None else shape_of(value))
-        self.state.journal.add(journal_entry(route, scope["method"], scope["query_string"], scope["headers"], shape))
+        params = parse_query(scope["query_string"])
+        self.state.journal.add(journal_entry(route, scope["method"], params, scope["headers"], shape))
         if self.state.options.strict:
-            params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             problem = query_problem(route, dialect, params)
             if problem is None and value is not _UNDECODED:
                 problem = body_problem(route, dialect, value)

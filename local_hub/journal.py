@@ -24,15 +24,24 @@ MEANINGFUL_HEADERS = ("authorization", "content-type", "cookie", "user-agent")
 DEFAULT_LIMIT = 10_000  # entries kept; the oldest go first (a long-running hub must not grow without end)
 
 
-def query_keys(query_string: bytes | str) -> list[str]:
-    """The sorted, distinct keys of a query string (blank values count; values are dropped).
+def query_keys(params: Iterable[tuple[str, str]]) -> list[str]:
+    """The sorted, distinct keys of a parsed query string (values are dropped).
 
     Example:
-        >>> query_keys(b"Revision=master&FilePath=a%2Fb.txt&Revision=v1")
+        >>> query_keys(parse_qsl("Revision=master&FilePath=a%2Fb.txt&Revision=v1"))
         ['FilePath', 'Revision']
     """
-    text = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
-    return sorted({key for key, _ in parse_qsl(text, keep_blank_values=True)})
+    return sorted({key for key, _ in params})
+
+
+def parse_query(query_string: bytes) -> list[tuple[str, str]]:
+    """A raw ASGI query string as (key, value) pairs, blank values kept (a bare key is still sent).
+
+    Example:
+        >>> parse_query(b"Recursive=True&Root=")
+        [('Recursive', 'True'), ('Root', '')]
+    """
+    return parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
 
 
 def header_names(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
@@ -47,18 +56,22 @@ def header_names(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
 
 
 def journal_entry(
-    route: str, method: str, query_string: bytes, headers: Iterable[tuple[bytes, bytes]], body: Shape | None
+    route: str,
+    method: str,
+    params: Iterable[tuple[str, str]],
+    headers: Iterable[tuple[bytes, bytes]],
+    body: Shape | None,
 ) -> dict[str, Any]:
-    """One journal entry from the parts of a request that may be kept.
+    """One journal entry from the parts of a request that may be kept (`params`: the parsed query).
 
     Example:
-        >>> journal_entry("login", "POST", b"", [(b"content-type", b"application/json")], {"AccessToken": "str"})
+        >>> journal_entry("login", "POST", [], [(b"content-type", b"application/json")], {"AccessToken": "str"})
         {'route': 'login', 'method': 'POST', 'query': [], 'headers': ['content-type'], 'body': {'AccessToken': 'str'}}
     """
     return {
         "route": route,
         "method": method,
-        "query": query_keys(query_string),
+        "query": query_keys(params),
         "headers": header_names(headers),
         "body": body,
     }
@@ -70,7 +83,7 @@ class Journal:
     Example:
         >>> journal = Journal(limit=2)
         >>> for route in ("login", "whoami", "create_model"):
-        ...     journal.add(journal_entry(route, "GET", b"", [], None))
+        ...     journal.add(journal_entry(route, "GET", [], [], None))
         >>> [e["route"] for e in journal.entries()], journal.dropped
         (['whoami', 'create_model'], 1)
     """

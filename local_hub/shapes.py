@@ -3,13 +3,12 @@
 An object maps each key to the shape of its value; a list holds the merged shape of its items (`[]`
 when empty); a leaf is one of `"str"`, `"int"`, `"float"`, `"bool"` or `"null"`. Two shapes of one
 place that differ merge into their union, spelled `"null|str"` for leaves (object keys are merged
-key by key). A body that is not JSON is `"bytes"`. The request journal records these shapes, so it
+key by key). A body that is not JSON is `"bytes"` (`BYTES`). The request journal records these shapes, so it
 can say what a client sends without holding a token, a path or a byte of content.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeAlias
 
 Shape: TypeAlias = "str | dict[str, Shape] | list[Shape]"
@@ -44,11 +43,19 @@ def shape_of(value: Any) -> Shape:
     return type(value).__name__
 
 
+def kind_of(shape: Shape) -> str:
+    """A leaf shape as it is, an object or a list as its kind.
+
+    Example:
+        >>> kind_of("null|str"), kind_of({"a": "int"}), kind_of(["str"])
+        ('null|str', 'object', 'list')
+    """
+    return shape if isinstance(shape, str) else _KIND[type(shape)]
+
+
 def _alternatives(shape: Shape) -> set[str]:
     """A shape as a set of union members; an object or list counts as its kind."""
-    if isinstance(shape, str):
-        return set(shape.split("|"))
-    return {_KIND[type(shape)]}
+    return set(kind_of(shape).split("|"))
 
 
 def merge_shapes(a: Shape, b: Shape) -> Shape:
@@ -71,20 +78,3 @@ def merge_shapes(a: Shape, b: Shape) -> Shape:
         return [merge_shapes(a[0], b[0])]
     # Different kinds (a leaf and an object, two leaves, ...): a union that names each kind once.
     return "|".join(sorted(_alternatives(a) | _alternatives(b)))
-
-
-def body_shape(raw: bytes) -> Shape | None:
-    """The shape of a request body: None when empty, its JSON shape, or `"bytes"` when not JSON.
-
-    Example:
-        >>> body_shape(b'{"AccessToken": "ms-secret"}')
-        {'AccessToken': 'str'}
-        >>> body_shape(b"PACK")
-        'bytes'
-    """
-    if not raw:
-        return None
-    try:
-        return shape_of(json.loads(raw))
-    except (UnicodeDecodeError, ValueError):
-        return BYTES

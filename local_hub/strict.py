@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from local_hub.dialect import ListOf, Obj, RouteDialect, Spec
-from local_hub.shapes import shape_of
+from local_hub.shapes import kind_of, shape_of
 
 _QUERY_TYPES = {
     "str": lambda text: True,
@@ -52,8 +52,7 @@ def _type_problem(where: str, spec: str, value: Any) -> str | None:
     allowed = spec.split("|")
     if isinstance(actual, str) and (actual in allowed or (actual == "int" and "float" in allowed)):
         return None
-    got = actual if isinstance(actual, str) else ("object" if isinstance(actual, dict) else "list")
-    return f"{where} must be {' or '.join(allowed)}, got {got}"
+    return f"{where} must be {' or '.join(allowed)}, got {kind_of(actual)}"
 
 
 def value_problem(where: str, spec: Spec, value: Any) -> str | None:
