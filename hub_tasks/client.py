@@ -309,6 +309,27 @@ class HubClient(RevisionSession):
             models=models, total_count=int(data.get("total_count") or 0), page_number=page_number, page_size=page_size
         )
 
+    def require_complete_listing(self, owner_or_group: str, total_count: int, operation: str) -> None:
+        """Refuse a listing the hub cannot page through to its end (it lists no model past
+        `settings.list_max_offset`), so that no caller ever settles for a truncated one.
+
+        Raises:
+            ListingLimitError: `total_count` is past the hub's offset limit.
+
+        Example:
+            >>> with HubClient(endpoint="http://127.0.0.1:9") as client:
+            ...     client.require_complete_listing("alice", 10_000, "iter_models")  # the last listable one
+            ...     client.require_complete_listing("alice", 10_001, "iter_models")
+            Traceback (most recent call last):
+            hub_tasks.errors.ListingLimitError: iter_models: alice has 10001 models; ...
+        """
+        if total_count > self.settings.list_max_offset:
+            raise ListingLimitError(
+                f"{owner_or_group} has {total_count} models; the hub lists at most "
+                f"{self.settings.list_max_offset} per owner, so a complete listing is impossible",
+                operation=operation,
+            )
+
     def iter_models(self, owner_or_group: str, page_size: int = 100) -> Iterator[ModelInfo]:
         """Every model of an owner or group, across all pages.
 
@@ -329,12 +350,7 @@ class HubClient(RevisionSession):
         page_number = 1
         while True:
             page = self.list_models(owner_or_group, page_number, page_size)
-            if page.total_count > self.settings.list_max_offset:
-                raise ListingLimitError(
-                    f"{owner_or_group} has {page.total_count} models; the hub lists at most "
-                    f"{self.settings.list_max_offset} per owner, so a complete listing is impossible",
-                    operation="iter_models",
-                )
+            self.require_complete_listing(owner_or_group, page.total_count, "iter_models")
             for model in page.models:
                 if model.model_id not in seen:
                     seen.add(model.model_id)

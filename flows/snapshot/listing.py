@@ -25,13 +25,7 @@ ATTEMPTS = 3  # listings read when models keep being created or deleted while th
 def _pages(client: HubClient, owner: str, concurrency: int, page_size: int) -> list[ModelPage]:
     """Every page of `owner`'s listing: the first, then the rest at most `concurrency` at a time."""
     first = client.list_models(owner, 1, page_size)
-    limit = client.settings.list_max_offset
-    if first.total_count > limit:
-        raise ListingLimitError(
-            f"{owner} has {first.total_count} models; the hub lists at most {limit} per owner, "
-            "so a complete listing is impossible",
-            operation="list_models",
-        )
+    client.require_complete_listing(owner, first.total_count, "list_models")
     count = -(-first.total_count // page_size)
     if count <= 1:
         return [first]

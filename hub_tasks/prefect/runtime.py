@@ -26,8 +26,9 @@ adds at most 21 s):
   23.5 min of back-off per attempt, 752 requests over the task's 4 attempts. The flow adds login and
   model_exists (16 requests each at most) and, after a failure, a rollback of 3 calls outside the task's
   retries. Wall clock per attempt is capped by the task timeout (6 h).
-* Snapshot read (`snapshot_revisions`): listing every model is `list_all_models`, one call per page
-  of 100 (task: 4 attempts). Each model is then read in a batch task with one call for its refs,
+* Snapshot read (`snapshot_revisions`): listing every model is `list_owner_models`, one call per page
+  of 100, the pages after the first in parallel, the whole listing read again (at most 3 times) when
+  it changed while it was read (task: 4 attempts). Each model is then read in a batch task with one call for its refs,
   one more (`get_model`) for a non-public model, whose exact visibility the listing does not give,
   and one listing per ref with `include_files`; a transient failure after those 4 requests hands
   the model to `read_model_state`, which retries it 4 times: at most 4 + 16 requests of each call
