@@ -172,16 +172,17 @@ def snapshot_revisions(
         description=summary_description(snapshot, changes, baseline),
     )
     emit_changes(changes, scope.endpoint, log)
+    counts = count_by_kind(changes)
     result = SnapshotSummary(
         location=location,
         models=len(snapshot.models),
         failed=snapshot.failed,
         changes=len(changes),
         not_visible=snapshot.not_visible,
-        tags_moved=sum(1 for c in changes if c.kind == "tag.moved"),
+        tags_moved=counts.get("tag.moved", 0),
         first_snapshot=baseline.first,
         scope=scope.label,
-        changes_by_kind=count_by_kind(changes),
+        changes_by_kind=counts,
         compared_with=baseline.describe(),
     )
     if snapshot.failed:

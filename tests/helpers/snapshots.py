@@ -13,16 +13,14 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.snapshot.baseline import KEY_PREFIX
+from tests.helpers.prefect_api import paged
 
 
 def baseline_artifacts() -> list[Any]:
     """Every version of every scope's baseline artifact in the current Prefect server."""
     only = ArtifactFilter(key=ArtifactFilterKey(like_=KEY_PREFIX))
-    found: list[Any] = []
     with get_client(sync_client=True) as client:
-        while page := client.read_artifacts(artifact_filter=only, offset=len(found), limit=200):
-            found += page
-    return found
+        return list(paged(client.read_artifacts, artifact_filter=only))
 
 
 def forget_baselines() -> None:
