@@ -6,6 +6,10 @@ This is the only test module allowed to reach into `local_hub.store` and `local_
 from __future__ import annotations
 
 import ast
+import ctypes
+import mmap
+import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +31,26 @@ def new_state(data_dir: Path) -> HubState:
 
 def files_on_disk(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def cached_pages(path: Path) -> int:
+    """How many of the file's pages sit in the page cache, by mincore(2) on a read-only mapping."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    with open(path, "rb") as handle:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, handle.fileno(), 0)
+        assert address not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            vector = ctypes.create_string_buffer(pages)
+            assert libc.mincore(address, size, vector) == 0, os.strerror(ctypes.get_errno())
+            return sum(byte & 1 for byte in vector.raw)
+        finally:
+            libc.munmap(address, size)
 
 
 # -- store -------------------------------------------------------------------------------------
@@ -134,6 +158,27 @@ def test_blob_writer_commit_stores_by_hash(tmp_path):
     assert files_on_disk(tmp_path) == [blobs.path_for(digest)]
     assert blobs.path_for(digest).read_bytes() == b"abcdef"
     assert blobs.has(digest, 6) and not blobs.has(digest, 7) and blobs.size_of(digest) == 6
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="page cache residency is read with Linux's mincore")
+def test_a_durable_blob_leaves_the_page_cache(tmp_path):
+    probe = tmp_path / "probe"
+    probe.write_bytes(os.urandom(1 << 20))
+    with open(probe, "rb+") as handle:
+        os.fsync(handle.fileno())
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if cached_pages(probe):
+        pytest.skip("this file system keeps clean pages cached (tmpfs?): nothing to drop")
+    probe.unlink()
+    blobs = BlobStore(tmp_path, fsync=True)
+    data = os.urandom(3 << 20)
+    writer = blobs.writer()
+    for start in range(0, len(data), 1 << 20):
+        writer.write(data[start : start + (1 << 20)])
+    digest = writer.commit(sha(data), len(data))
+    # fsynced, then dropped: the stored blob takes no page cache from the machine's clients.
+    assert cached_pages(blobs.path_for(digest)) == 0
+    assert blobs.path_for(digest).read_bytes() == data
 
 
 def test_put_bytes_dedups(tmp_path):
