@@ -56,6 +56,9 @@ class HashCache:
                 if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("integrity check failed")
                 db.execute("PRAGMA journal_mode=WAL")
+                # A lost entry only means hashing that file again, so commits need not wait for the disk
+                # (WAL with synchronous=NORMAL stays consistent, it just may forget the last commits).
+                db.execute("PRAGMA synchronous=NORMAL")
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS hashes(path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
                     " inode INTEGER, device INTEGER, sha256 TEXT)"
