@@ -32,11 +32,13 @@ hub's counters start. Preparing: `os.sync()` first (local_hub does not fsync by 
 write-back of earlier cases would land on whichever case runs next); then, for every case that
 uploads, the hub's blob store is emptied, so every cold run is truly cold (case 5, which must leave
 the blobs for case 6, deletes a ballast file of the changed file's size instead). Every upload
-thus starts with at least as much memory freed a moment ago as it will write. That is deliberate:
-on this VM (virtio-balloon with free page reporting, which hands free memory back to the host after
-a couple of seconds) local_hub spent two to three times the kernel time writing a blob into memory
-freed seconds earlier rather than just now, which by itself swung the ratios between cases. The
-folder itself stays in the page cache: reads cost no disk time.
+thus starts with at least as much memory freed a moment ago as it will write. On this VM
+(virtio-balloon with free page reporting, which hands free memory back to the host every 2 s) writing
+into memory freed more than 2 s earlier costs the kernel 3 to 5 CPU-s per 2 GiB against 0.6 into memory
+freed just now, which by itself swung the ratios between cases. With `--fsync`, local_hub also drops
+each blob from its page cache as it reaches the disk (see `local_hub.blobs`), so it recycles a few MiB
+of recently freed memory instead of taking 2 GiB of memory that may have gone cold. The folder itself
+stays in the page cache: reads cost no disk time.
 
 Numbers are the client's alone (interpreter start and imports included): CPU is ru_utime +
 ru_stime from `os.wait4` on the child; peak RSS is the child's own `VmHWM`, reported as it ends
