@@ -41,7 +41,7 @@ class BlobWriter:
         self._tmp = Path(name)
         self._hash = hashlib.sha256()
         self.size = 0
-        self._written_back = 0
+        self._dropped_at = 0  # the size at the last _drop_cache()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append bytes (hashlib releases the GIL on large buffers, so callers batch chunks)."""
@@ -60,22 +60,16 @@ class BlobWriter:
                 pending.pop(0)
             if written:
                 pending[0] = pending[0][written:]
-        if self._store.fsync and WRITEBACK_AHEAD and self.size - self._written_back >= WRITEBACK_AHEAD:
-            self._start_writeback()
-
-    def _start_writeback(self) -> None:
-        """Start writing what is not on disk yet, without waiting, and drop what is from the page cache.
-
-        On Linux POSIX_FADV_DONTNEED over the whole file starts writeback of the dirty pages
-        (WB_SYNC_NONE) and drops the pages that are clean, i.e. what earlier calls sent to disk; pages
-        still being written are skipped and dropped by a later call or by `commit()`. See `_drop_cache`
-        for why a durable blob does not stay cached.
-        """
-        self._written_back = self.size
-        self._drop_cache()
+        if self._store.fsync and WRITEBACK_AHEAD and self.size - self._dropped_at >= WRITEBACK_AHEAD:
+            self._dropped_at = self.size
+            self._drop_cache()
 
     def _drop_cache(self) -> None:
-        """Drop the file's clean pages from the page cache (starting writeback of dirty ones).
+        """Start writing the file's dirty pages, without waiting, and drop its clean ones from the page cache.
+
+        On Linux POSIX_FADV_DONTNEED over the whole file starts writeback of the dirty pages
+        (WB_SYNC_NONE) and drops the clean ones, i.e. what earlier calls sent to disk; pages still
+        being written are skipped and dropped by a later call or after `commit()`'s fsync.
 
         A stored blob has no business in the page cache of the machine local_hub shares with its
         clients (a real hub keeps blobs in object storage, not in the publisher's memory). Keeping
