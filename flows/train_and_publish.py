@@ -6,8 +6,6 @@ and the `publish-model/after-training` deployment's trigger publishes it: traini
 publishing then run (and retry) as separate flow runs.
 """
 
-from __future__ import annotations
-
 import json
 import random
 import struct

@@ -9,8 +9,6 @@ created is deleted again when the publish fails while it is still empty (opt out
 `rollback_new_repo=False`); an existing repo is never deleted.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -10,8 +10,6 @@ event per change. A model that cannot be read after retries is recorded with its
 ends Failed after writing the snapshot.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated

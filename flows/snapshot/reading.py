@@ -8,8 +8,6 @@ rate limit still governs the request rate: every request takes its slot in the c
 number of threads.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
