@@ -84,6 +84,13 @@ class HubSettings(BaseSettings):
     list_max_offset: int = Field(default=10_000, ge=1)
     tree_limit: int = Field(default=3000, ge=1)
 
+    def __init__(self, **values: object) -> None:
+        # A value passed by field name must win over the environment. pydantic-settings before 2.11 keeps the
+        # name as given while the environment source keys the same field by its alias (MODELSCOPE_API_TOKEN),
+        # and validation then prefers the alias: the variable won. Passing every value by its alias makes the
+        # explicit one win on every release.
+        super().__init__(**{_ALIASES.get(name, name): value for name, value in values.items()})
+
     @field_validator("endpoint")
     @classmethod
     def _check_endpoint(cls, value: str) -> str:
@@ -92,3 +99,11 @@ class HubSettings(BaseSettings):
     def worst_case_call_seconds(self) -> float:
         """Longest one client call can take: every attempt timing out plus every back-off wait."""
         return self.retry_attempts * (self.connect_timeout + self.read_timeout) + self.retry_max_total_wait_seconds
+
+
+# Field name -> the environment variable that is its alias (the fields that have one).
+_ALIASES = {
+    name: field.validation_alias.choices[0]
+    for name, field in HubSettings.model_fields.items()
+    if isinstance(field.validation_alias, AliasChoices)
+}
