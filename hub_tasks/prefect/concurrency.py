@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
+import httpx
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency, rate_limit
@@ -46,9 +47,16 @@ def ensure_limit(name: str, limit: int = 1, slot_decay_per_second: float | None 
             return
         except ObjectNotFound:
             pass
-        with suppress(ObjectAlreadyExists):
-            decay = {} if slot_decay_per_second is None else {"slot_decay_per_second": slot_decay_per_second}
+        decay = {} if slot_decay_per_second is None else {"slot_decay_per_second": slot_decay_per_second}
+        try:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit, **decay))
+        except ObjectAlreadyExists:
+            pass
+        except httpx.HTTPStatusError as exc:
+            # Older Prefect releases (the floor, 3.4.10, among them) raise the server's 409 as it is, not as
+            # ObjectAlreadyExists.
+            if exc.response.status_code != 409:
+                raise
 
 
 @contextmanager
