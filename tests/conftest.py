@@ -18,6 +18,9 @@ import pytest
 _HOME = Path(tempfile.mkdtemp(prefix="pm-tests-"))
 os.environ.update(
     PREFECT_HOME=str(_HOME / "prefect"),
+    # Prefect 3.4 takes its result storage's default from the home folder, not from PREFECT_HOME: without
+    # this, cache records of earlier sessions in ~/.prefect/storage answered this session's cached tasks.
+    PREFECT_RESULTS_LOCAL_STORAGE_PATH=str(_HOME / "prefect" / "storage"),
     PREFECT_SERVER_ANALYTICS_ENABLED="false",
     PREFECT_SERVER_UI_ENABLED="false",
     MODELSCOPE_HOME=str(_HOME / "modelscope-home"),
@@ -54,6 +57,41 @@ HUB_FILE_MODES = ("on-create", "on-first-commit", "off")
 EVERY_MODE = ("push", "download", "compat", "test_publish_flow.py")  # folders, and single modules
 
 
+# Under pytest-xdist (`-n N`) a worker takes whole scopes: a test module, so that its module-scoped fixtures
+# start once, or a whole tier whose modules share one stack (e2e: a Prefect server with workers; scale:
+# PostgreSQL), so that the stack starts on one worker only. The slowest scopes go out first, so that none of
+# them starts last and holds up the end (figures of a 4-worker run here: e2e about 5 min, scale 3 min, the
+# installed-wheel tests 3 min). pytest-xdist's own `--dist loadgroup` cannot do this under pytest >= 9.2.
+SHARED_STACK_TIERS = ("e2e", "scale")
+SLOWEST_FIRST = ("tests/e2e", "tests/scale", "tests/packaging")
+
+
+def work_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to: its tier when the tier shares a stack, else its module."""
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")
+    return "/".join(parts[:2]) if len(parts) > 2 and parts[1] in SHARED_STACK_TIERS else path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        scope = work_scope(item.nodeid)
+        return next((i for i, first in enumerate(SLOWEST_FIRST) if scope.startswith(first)), len(SLOWEST_FIRST))
+
+    items.sort(key=rank)  # stable: the order within a scope stays the order of its module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_scope(nodeid)
+
+    config.option.loadscopereorder = False  # keep the collection's order: slowest first
+    return ScopeScheduling(config, log)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path = Path(metafunc.definition.path)
     if "hub" in metafunc.fixturenames and {path.parent.name, path.name} & set(EVERY_MODE):
@@ -72,14 +110,17 @@ def hub(hub_process: RunningHub, request: pytest.FixtureRequest) -> RunningHub:
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server (SQLite) for the session; request it in flow and task tests."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    import prefect.settings
+    from prefect.settings import temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
     # No flow-run heartbeats in this process: they only let a server notice a crashed run, and Prefect's
     # heartbeat thread sleeps in one-second steps that every flow run waits out as it ends (1.1 s per
-    # trivial flow with them, 0.12 s without; measured). Worker-run flows (e2e, scale) keep them.
+    # trivial flow with them, 0.12 s without; measured). Worker-run flows (e2e, scale) keep them. Releases
+    # before the setting existed (the floor, 3.4.10) have no such thread.
+    heartbeat = getattr(prefect.settings, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY", None)
     with (
-        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        temporary_settings(updates={heartbeat: None} if heartbeat is not None else {}),
         prefect_test_harness(server_startup_timeout=90),
     ):
         yield

@@ -290,7 +290,9 @@ def test_parameters_render_a_json_schema_with_descriptions_and_are_validated() -
     assert (concurrency["minimum"], concurrency["maximum"], concurrency["default"]) == (1, 64, 32)
     assert schema["definitions"]["Runner"]["enum"] == ["thread", "dask"]
     typed = snapshot_revisions.validate_parameters({"owners": ["alice"], "task_runner": "dask"})
-    assert typed["task_runner"] is Runner.dask and typed["include_files"] is False
+    assert typed["task_runner"] is Runner.dask
+    # Newer Prefect releases fill in the defaults here; the floor (3.4.10) leaves them to the call.
+    assert typed.get("include_files", False) is False
     for bad in ({"owners": ["alice"], "max_concurrency": 65}, {"owners": ["alice"], "task_runner": "process"}):
         with pytest.raises(ParameterTypeError):
             snapshot_revisions.validate_parameters(bad)

@@ -12,6 +12,7 @@ from prefect.events.filters import EventFilter, EventNameFilter
 from flows.snapshot.format import Snapshot
 from tests.helpers.hub import ROOT, RunningHub
 from tests.helpers.polling import wait_for
+from tests.helpers.prefect_api import read_events
 from tests.helpers.scale import (
     SCALE_MODELS,
     SCALE_OWNER,
@@ -68,10 +69,9 @@ def test_snapshot_of_many_models_within_a_rate_limit(scale_stack: PrefectStack, 
         assert done.state.is_completed(), done.state
 
         def acquisitions():
-            events = client.read_events(
-                filter=EventFilter(event=EventNameFilter(name=["prefect.concurrency-limit.acquired"])), limit=50
-            )
-            return [e for e in events.events if e.resource.get("prefect.resource.name") == RATE_LIMIT]
+            acquired = EventFilter(event=EventNameFilter(name=["prefect.concurrency-limit.acquired"]))
+            events = read_events(client, acquired).events
+            return [e for e in events if e.resource.get("prefect.resource.name") == RATE_LIMIT]
 
         acquired = wait_for(acquisitions, "rate-limit acquisition events", timeout=60, interval=0.5)
     assert acquired, "the snapshot never took a slot of the rate limit"

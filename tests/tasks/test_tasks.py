@@ -145,7 +145,7 @@ def test_every_operation_inside_a_flow(hub, credentials, tmp_path) -> None:
     # Reads can be cached on request, as the tasks module documents.
     first, second = out["cached"]
     assert first.is_completed() and second.name == "Cached"
-    assert out["cached_requests"] == 1
+    assert out["cached_requests"] == 1, [state.name for state in out["cached"]]
 
     # The flow returns before the server has recorded all of its task runs (they arrive as events).
     task_runs = flow_task_runs(flow_state.state_details.flow_run_id, count=19)
