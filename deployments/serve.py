@@ -19,11 +19,16 @@ import argparse
 from prefect import serve
 from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
 
 from flows.publish.flow import PublishRequest, publish_model
 from flows.snapshot.flow import snapshot_revisions
 from flows.train_and_publish import TRAINING_COMPLETED, PublishMode, default_output_dir, train_and_publish
 from hub_tasks.prefect.references import credentials_reference
+
+# The runs import the flows by module path (`flows.publish.flow.publish_model`), as installed: a file-path
+# entrypoint is relative to the working directory, which an installed package is not under.
+MODULE = EntrypointType.MODULE_PATH
 
 
 def credentials_ref(block_name: str) -> dict:
@@ -47,12 +52,14 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
     return [
         snapshot_revisions.to_deployment(
             name="nightly",
+            entrypoint_type=MODULE,
             tags=["modelscope", "audit"],
             schedules=[Cron("0 3 * * *", timezone="Asia/Shanghai")],
             parameters={"owners": owners or ["demo"], "modelscope_credentials": credentials},
         ),
         publish_model.to_deployment(
             name="after-training",
+            entrypoint_type=MODULE,
             tags=["modelscope", "publish"],
             parameters={"modelscope_credentials": credentials},
             triggers=[
@@ -73,6 +80,7 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
         ),
         publish_model.to_deployment(
             name="manual",
+            entrypoint_type=MODULE,
             tags=["modelscope", "publish"],
             parameters={
                 "request": PublishRequest(
@@ -83,6 +91,7 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
         ),
         train_and_publish.to_deployment(
             name="example",
+            entrypoint_type=MODULE,
             tags=["modelscope", "example"],
             parameters={
                 "model_id": example_model,

@@ -88,16 +88,11 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, deadline: floa
 
 
 @contextlib.contextmanager
-def running_stack(
-    hub_process: RunningHub,
-    home: Path,
-    *,
-    workers: int = 1,
-    database_url: str | None = None,
-    health_deadline: float = 90,
+def running_server(
+    hub_process: RunningHub, home: Path, *, database_url: str | None = None, health_deadline: float = 90
 ) -> Iterator[PrefectStack]:
-    """A `prefect server start` subprocess, the credentials block for user `demo`, the work pool, every
-    deployment of deployments/prefect.yaml, and `workers` process workers; all stopped on exit."""
+    """A `prefect server start` subprocess with the block type registered and the credentials block
+    "modelscope" saved for user `demo`; stopped on exit with every process added to the stack."""
     api_url = f"http://127.0.0.1:{free_port()}/api"
     env = {
         **os.environ,
@@ -107,6 +102,7 @@ def running_stack(
         "PREFECT_SERVER_UI_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
@@ -137,20 +133,59 @@ def running_stack(
             cwd=ROOT,
             timeout=120,
         )
+        yield stack
+    finally:
+        for process in reversed(stack.processes):
+            _stop(process)
+
+
+@contextlib.contextmanager
+def running_stack(
+    hub_process: RunningHub,
+    home: Path,
+    *,
+    workers: int = 1,
+    database_url: str | None = None,
+    health_deadline: float = 90,
+) -> Iterator[PrefectStack]:
+    """`running_server`, plus the work pool, every deployment of deployments/prefect.yaml, and `workers`
+    process workers; all stopped on exit."""
+    with running_server(hub_process, home, database_url=database_url, health_deadline=health_deadline) as stack:
         stack.cli("work-pool", "create", POOL, "--type", "process", "--overwrite")
         stack.cli("--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml")
         for number in range(1, workers + 1):
             name = ["--name", f"worker-{number}"] if workers > 1 else []
             worker = _start(
                 [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, *name],
-                env,
-                home / f"worker-{number}.log",
+                env=stack.env,
+                log=home / f"worker-{number}.log",
             )
             stack.processes.append(worker)
         yield stack
+
+
+@contextlib.contextmanager
+def served_deployments(stack: PrefectStack, *args: str) -> Iterator[subprocess.Popen]:
+    """`python deployments/serve.py ARGS` against the stack's server, until its four deployments exist
+    (the process is stopped with the stack, or on exit)."""
+    log = stack.home / "serve.log"
+    process = _start([sys.executable, str(ROOT / "deployments" / "serve.py"), *args], stack.env, log)
+    stack.processes.append(process)
+    names = ("snapshot-revisions/nightly", "publish-model/after-training", "publish-model/manual",
+             "train-and-publish/example")  # fmt: skip
+
+    def all_deployed() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"deployments/serve.py exited:\n{log.read_text()[-3000:]}")
+        with api(stack) as client:
+            found = {f"{client.read_flow(d.flow_id).name}/{d.name}" for d in client.read_deployments()}
+        return found >= set(names)
+
+    wait_for(all_deployed, lambda: f"serve.py's deployments:\n{log.read_text()[-3000:]}", timeout=120, interval=0.5)
+    try:
+        yield process
     finally:
-        for process in reversed(stack.processes):
-            _stop(process)
+        _stop(process)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,102 @@
+"""deployments/serve.py end to end: the four deployments served by one process (`serve()`, no work pool)
+on a real Prefect server, run from the form, from a training event, and on the nightly schedule's flow.
+
+This module is the floor tier's deployment test (`python3 dev.py test-prefect-floor`): `serve()` and the
+module-path entrypoints it gives the runs work on every Prefect the project supports, where
+deployments/prefect.yaml's module-path entrypoints need Prefect 3.6.23.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+
+from hub_tasks import HubClient
+from tests.helpers.folders import make_folder, manifest, remote
+from tests.helpers.hub import RunningHub
+from tests.helpers.polling import wait_for
+from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, final, running_server, served_deployments
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def served(hub_process: RunningHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
+    """A Prefect server, the credentials block, and `deployments/serve.py` serving against it."""
+    with (
+        running_server(hub_process, tmp_path_factory.mktemp("prefect-serve")) as stack,
+        served_deployments(stack, "--credentials-block", "modelscope", "--owners", "demo"),
+    ):
+        yield stack
+
+
+def test_served_deployments_import_their_flows_by_module_path(served: PrefectStack) -> None:
+    with api(served) as client:
+        for name, entrypoint in {
+            "publish-model/manual": "flows.publish.flow.publish_model",
+            "snapshot-revisions/nightly": "flows.snapshot.flow.snapshot_revisions",
+        }.items():
+            assert client.read_deployment_by_name(name).entrypoint == entrypoint
+
+
+def test_served_manual_publish_runs_with_form_parameters(served: PrefectStack, hub: RunningHub, tmp_path) -> None:
+    folder = make_folder(tmp_path / "manual", {"weights.bin": b"\x01" * 100_000})
+    request = {"model_id": "demo/served-model", "model_dir": str(folder), "tag": "v1"}
+    with api(served):
+        run = run_deployment(
+            "publish-model/manual", parameters={"request": request}, timeout=240, poll_interval=1, as_subflow=False
+        )
+    assert run.state is not None and run.state.is_completed(), run.state
+    with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as client:
+        assert remote(client, "demo/served-model", "v1") == manifest(folder)
+
+
+def test_served_after_training_publishes_when_the_training_event_arrives(
+    served: PrefectStack, hub: RunningHub, tmp_path
+) -> None:
+    out = tmp_path / "tiny-model"
+    with api(served) as client:
+        training = run_deployment(
+            "train-and-publish/example",
+            parameters={"output_dir": str(out), "tag": "v2"},
+            timeout=240,
+            poll_interval=1,
+            as_subflow=False,
+        )
+        assert training.state is not None and training.state.is_completed(), training.state
+        after_training = client.read_deployment_by_name("publish-model/after-training")
+        only = DeploymentFilter(id=DeploymentFilterId(any_=[after_training.id]))
+
+        def published() -> FlowRun | None:
+            for run in client.read_flow_runs(deployment_filter=only, limit=50):
+                if run.parameters.get("request", {}).get("model_dir") == str(out):
+                    return final(client, run.id)
+            return None
+
+        run = wait_for(published, "the after-training publish run", timeout=180, interval=0.5)
+    assert run.state is not None and run.state.is_completed(), run.state
+    with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as hub_client:
+        files = {f.path for f in hub_client.get_model_files("demo/tiny-model", "v2", recursive=True)}
+    assert files == {"configuration.json", "model.safetensors", "README.md"}
+
+
+def test_served_nightly_snapshot_reads_the_owners_models(served: PrefectStack, hub: RunningHub, tmp_path) -> None:
+    with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as client:
+        client.create_model("demo/audited")
+    with api(served):
+        run = run_deployment(
+            "snapshot-revisions/nightly",
+            parameters={"snapshot_dir": str(tmp_path)},
+            timeout=240,
+            poll_interval=1,
+            as_subflow=False,
+        )
+    assert run.state is not None and run.state.is_completed(), run.state
+    (snapshot,) = Path(tmp_path).glob("snapshot-*.json")
+    assert set(json.loads(snapshot.read_text())["models"]) == {"demo/audited"}
