@@ -14,6 +14,7 @@ HubError(Exception)              operation, model_id, status_code, hub_code, req
 ├── VerificationError            the remote tree does not match what was published
 │   └── ConcurrentChangeError    someone else changed the revision while we published
 ├── DownloadError                files that could not be downloaded and verified; `failures` lists them
+├── TLSVerificationError         the host's certificate is not trusted (a company CA, a TLS-inspecting proxy)
 └── TransientHubError            retryable = True
     ├── RateLimitedError         429, with retry_after
     ├── ServerError              5xx
@@ -151,6 +152,15 @@ class DownloadError(HubError):
         return (_rebuild, (type(self), self.message, fields))
 
 
+class TLSVerificationError(HubError):
+    """The host's TLS certificate could not be verified against the CA bundle in use.
+
+    Never retried: the same certificate fails again. Behind a TLS-inspecting proxy or a company CA, point
+    `REQUESTS_CA_BUNDLE` (or `CURL_CA_BUNDLE`, `SSL_CERT_FILE`, `MODELSCOPE_CA_BUNDLE`, or the credentials
+    block's `ca_bundle`) at that CA's PEM file. Verification is never switched off.
+    """
+
+
 class TransientHubError(HubError):
     """A failure that may go away: retry with back-off."""
 
@@ -188,6 +198,20 @@ def connection_error(exc: Exception, *, operation: str, model_id: str | None = N
     """A `HubConnectionError` describing a transport failure (type only; URLs may carry queries)."""
     kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
     return HubConnectionError(f"{kind} ({type(exc).__name__})", operation=operation, model_id=model_id)
+
+
+def tls_error(
+    exc: Exception, *, host: str, verify_source: str, operation: str, model_id: str | None = None
+) -> TLSVerificationError:
+    """A `TLSVerificationError` naming the host, the CA bundle in use and the variables that set one."""
+    return TLSVerificationError(
+        f"TLS verification of {host} failed ({type(exc).__name__}: the certificate is not signed by a CA in the "
+        f"bundle in use, {verify_source}, or is not valid for {host}). Behind a company CA or a TLS-inspecting "
+        "proxy, set REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE, SSL_CERT_FILE, MODELSCOPE_CA_BUNDLE, or the "
+        "credentials block's ca_bundle) to that CA's PEM file",
+        operation=operation,
+        model_id=model_id,
+    )
 
 
 def is_retryable(exc: BaseException) -> bool:

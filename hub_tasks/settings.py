@@ -53,6 +53,10 @@ class HubSettings(BaseSettings):
         upload_max_workers: Parallel blob uploads and downloads.
         list_max_offset: The hub lists no model past this offset; listings fail clearly there.
         tree_limit: The hub silently truncates a file listing at this many entries.
+        ca_bundle: The CA to verify the hub's TLS with, as a PEM file's path or the PEM text
+            (`MODELSCOPE_CA_BUNDLE`); unset: `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE`, certifi.
+        proxy: The proxy for every hub request, e.g. `http://user:password@proxy:3128`
+            (`MODELSCOPE_PROXY`); unset: `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`. `NO_PROXY` applies to both.
 
     Example:
         >>> HubSettings(endpoint="http://127.0.0.1:8000/").endpoint
@@ -83,6 +87,9 @@ class HubSettings(BaseSettings):
     )
     list_max_offset: int = Field(default=10_000, ge=1)
     tree_limit: int = Field(default=3000, ge=1)
+    ca_bundle: str | None = None
+    # A proxy URL may carry a password: a SecretStr, like the token.
+    proxy: SecretStr | None = None
 
     def __init__(self, **values: object) -> None:
         # A value passed by field name must win over the environment. pydantic-settings before 2.11 keeps the

@@ -114,6 +114,21 @@ class ModelScopeCredentials(CredentialsBlock):
         json_schema_extra=_blank_is_default,
     )
 
+    ca_bundle: str | None = Field(
+        default=None,
+        title="CA bundle",
+        description="The CA that signs the hub's TLS certificate, as a PEM file path or the PEM text, e.g. a "
+        "company CA behind a TLS-inspecting proxy. Empty for REQUESTS_CA_BUNDLE, SSL_CERT_FILE or the public CAs.",
+        json_schema_extra=_blank_is_default,
+    )
+    proxy: SecretStr | None = Field(
+        default=None,
+        title="Proxy",
+        description="Proxy URL for every hub request, e.g. http://user:password@proxy.example:3128 (kept secret). "
+        "Empty for HTTPS_PROXY; NO_PROXY applies either way.",
+        json_schema_extra=_blank_is_default,
+    )
+
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str) -> str:
@@ -134,6 +149,8 @@ class ModelScopeCredentials(CredentialsBlock):
                 "retry_attempts",
                 "retry_max_total_wait_seconds",
                 "upload_max_workers",
+                "ca_bundle",
+                "proxy",
             )
             if getattr(self, name) is not None
         }

@@ -1,10 +1,16 @@
 """`HubSession`: the sending half of `HubClient` (session, auth, retries, redirects, error mapping).
 
-`call()` is the only place that sends: it adds auth, applies timeouts, retries transient faults
-with tenacity (idempotent requests only), follows redirects without leaking the token to other
-hosts, and hands every response to `error_mapping.raise_for_hub_response`. Non-idempotent operations
-(create, tag, commit) go through `call_checked()`: after an ambiguous failure they ask the hub
-whether the first attempt took effect before sending again.
+`call()` is the only place that sends: it adds auth, applies timeouts, the CA bundle and the proxy
+(`wire/network.py`), retries transient faults with tenacity (idempotent requests only), follows
+redirects by hand, and hands every response to `error_mapping.raise_for_hub_response`.
+
+Credentials follow where a URL came from, never a domain suffix alone: the SDK token (Bearer and the
+`m_session_id` cookie) and the git token go to the endpoint's own origin; the SDK token also goes to
+an upload URL that the hub's own LFS batch answer named, when it is on the endpoint's site (the real
+hub's `lfs.` sibling); after a redirect to any other origin (a CDN, object storage) nothing is sent.
+
+Non-idempotent operations (create, tag, commit) go through `call_checked()`: after an ambiguous failure
+they ask the hub whether the first attempt took effect before sending again.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from __future__ import annotations
 import base64
 import logging
 import random
+import ssl
+import threading
 import time
-import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Literal, TypeVar
@@ -32,8 +40,10 @@ from hub_tasks.errors import (
     RateLimitedError,
     TransientHubError,
     connection_error,
+    tls_error,
 )
 from hub_tasks.settings import HubSettings, normalize_endpoint
+from hub_tasks.wire.network import Network
 
 log = logging.getLogger("hub_tasks.client")  # one logger for the whole client
 Auth = Literal["sdk", "git"]
@@ -41,6 +51,10 @@ T = TypeVar("T")
 S = TypeVar("S", bound="HubSession")
 _REDIRECTS = (301, 302, 303, 307, 308)
 USER_AGENT = "prefect-modelscope/0.1"
+# Upload URLs the hub's batch answers named, remembered until used; a bound, so that a publish of millions
+# of blobs cannot grow it without end (the oldest are forgotten: such an upload goes without credentials,
+# and the hub refuses it, which is loud, never a leak).
+MAX_UPLOAD_GRANTS = 200_000
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -59,12 +73,33 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, parts.hostname or "", port
 
 
-def _env_proxies(endpoint: str) -> dict[str, str]:
-    """The environment's proxies (HTTP(S)_PROXY), unless NO_PROXY exempts the hub's host."""
-    host = urlsplit(endpoint).hostname or ""
-    if not host or urllib.request.proxy_bypass(host):
-        return {}
-    return {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")}
+def site_of(host: str) -> str:
+    """The hub's site: the parent domain of a `www.`-like endpoint host (three labels or more), else the host.
+
+    The real hub's API is `www.modelscope.cn` (or `modelscope.cn`) and its LFS host `lfs.modelscope.cn`;
+    the official SDK's own check for "the LFS sibling" takes the same parent. An IP address is its own site.
+
+    Example:
+        >>> site_of("www.modelscope.cn"), site_of("modelscope.cn"), site_of("127.0.0.1")
+        ('modelscope.cn', 'modelscope.cn', '127.0.0.1')
+    """
+    labels = host.split(".")
+    if host.replace(".", "").isdigit() or ":" in host or len(labels) < 3:
+        return host
+    return ".".join(labels[1:])
+
+
+def _certificate_failure(exc: BaseException) -> bool:
+    """Whether a requests error was caused by a certificate that could not be verified."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return True
+        nested = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        cause = getattr(cause, "reason", None) or nested or cause.__cause__ or cause.__context__
+    return False
 
 
 class HubSession:
@@ -99,12 +134,15 @@ class HubSession:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = USER_AGENT
-        # Proxies come from the environment once, here: with trust_env on, requests re-reads the
-        # environment and ~/.netrc on every request (about half a millisecond each), and a .netrc
-        # entry could even attach credentials we did not choose.
+        # The CA bundle and the proxies come from the settings and the environment once, here (network.py):
+        # with trust_env on, requests re-reads the environment and ~/.netrc on every request (about half a
+        # millisecond each), and a .netrc entry could even attach credentials we did not choose.
         self._session.trust_env = False
-        self._session.proxies = _env_proxies(self.endpoint)
+        self.network = Network.from_settings(self.settings)
         self._origin = origin(self.endpoint)
+        self._site = site_of(self._origin[1])
+        self._upload_grants: OrderedDict[str, None] = OrderedDict()
+        self._grants_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, token={'***' if self.settings.token else None})"
@@ -126,26 +164,39 @@ class HubSession:
         return self.settings.token
 
     def _secret_values(self) -> list[str | None]:
-        token, git = self.settings.token, self.git_token
-        return [token.get_secret_value() if token else None, git.get_secret_value() if git else None]
+        token, git, proxy = self.settings.token, self.git_token, self.settings.proxy
+        return [s.get_secret_value() if s else None for s in (token, git, proxy)]
 
-    def _trusted(self, url: str) -> bool:
-        """Auth goes to the hub's origin (scheme, host and port) and to its sibling subdomains over the
-        same scheme and port (the LFS host); nowhere else: not another port of the same host, not http
-        when the hub is https."""
+    def grant_upload(self, href: str) -> None:
+        """Remember an upload URL the hub's own LFS batch answer named: it may get the SDK token (if it is
+        on the endpoint's site, see `_credentials_for`). Callers are the wire layer's batch readers."""
+        with self._grants_lock:
+            self._upload_grants[href] = None
+            if len(self._upload_grants) > MAX_UPLOAD_GRANTS:
+                self._upload_grants.popitem(last=False)
+
+    def _on_site(self, url: str) -> bool:
+        """Same scheme and port as the endpoint, on the endpoint's site (its host or a sibling of it)."""
         scheme, host, port = origin(url)
-        own_scheme, own_host, own_port = self._origin
+        own_scheme, _, own_port = self._origin
         if not host or (scheme, port) != (own_scheme, own_port):
             return False
-        if host == own_host:
+        return host == self._site or host.endswith("." + self._site)
+
+    def _credentials_for(self, url: str, auth: Auth) -> bool:
+        """Whether the first hop to `url` may carry credentials: the endpoint's own origin, or (SDK token
+        only) an upload URL the hub's batch answer named that lies on the endpoint's site."""
+        if origin(url) == self._origin:
             return True
-        domain = own_host.removeprefix("www.")
-        return "." in domain and not domain.replace(".", "").isdigit() and host.endswith("." + domain)
+        with self._grants_lock:
+            granted = url in self._upload_grants
+        return auth == "sdk" and granted and self._on_site(url)
 
     def _auth_headers(self, url: str, auth: Auth = "sdk") -> dict[str, str]:
         """The SDK token as Bearer and cookie, or (`auth="git"`) the git token as Basic `oauth2:<git
-        token>`, the way git sends it; only ever to a trusted origin, so never across a redirect."""
-        if not self._trusted(url):
+        token>`, the way git sends it; only where `_credentials_for` allows, and never after a redirect
+        to another origin (`_send`)."""
+        if not self._credentials_for(url, auth):
             return {}
         if auth == "git":
             if self.git_token is None:
@@ -224,24 +275,40 @@ class HubSession:
         auth: Auth = "sdk",
         **kwargs: Any,
     ) -> requests.Response:
-        """One HTTP exchange, following redirects by hand so auth never crosses to another host."""
+        """One HTTP exchange, following redirects by hand: credentials only on the hops `_auth_headers`
+        allows and never again once a redirect left the first hop's origin; each hop's proxy decided by
+        its own host (NO_PROXY included)."""
         timeout = timeout or (self.settings.connect_timeout, self.settings.read_timeout)
         extra = kwargs.pop("headers", None) or {}
         if self.throttle is not None:  # e.g. a Prefect rate limit shared by every worker
             self.throttle()
+        first = origin(url)
         for _ in range(6):
             data = body() if callable(body) else body
+            credentials = self._auth_headers(url, auth) if origin(url) == first else {}
             try:
                 response = self._session.request(
                     method,
                     url,
                     data=data,
-                    headers={**extra, **self._auth_headers(url, auth)},
+                    headers={**extra, **credentials},
                     timeout=timeout,
                     stream=stream,
                     allow_redirects=False,
+                    verify=self.network.verify,
+                    proxies=self.network.proxies_for(url),
                     **kwargs,
                 )
+            except requests.exceptions.SSLError as exc:
+                if _certificate_failure(exc):
+                    raise tls_error(
+                        exc,
+                        host=urlsplit(url).hostname or url,
+                        verify_source=self.network.verify_source,
+                        operation=operation,
+                        model_id=model_id,
+                    ) from exc
+                raise connection_error(exc, operation=operation, model_id=model_id) from exc
             except requests.RequestException as exc:
                 raise connection_error(exc, operation=operation, model_id=model_id) from exc
             finally:

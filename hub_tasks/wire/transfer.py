@@ -97,6 +97,8 @@ class TransferSession(HubSession):
             for obj in (self.unwrap(payload) or {}).get("objects") or []:
                 href = ((obj.get("actions") or {}).get("upload") or {}).get("href")
                 answer[obj.get("oid")] = href or None
+                if href:
+                    self.grant_upload(href)  # the hub named it: it may get the token (if on the hub's site)
         missing = [oid for oid in oids if oid not in answer]
         if missing:
             raise RequestError(

@@ -319,24 +319,33 @@ def test_the_token_never_reaches_another_origin(hub: Any, alice: HubClient, site
     assert "Authorization" not in entry["headers"] and "m_session_id" not in sent and token not in sent
 
 
-def test_auth_goes_to_the_hub_origin_and_its_same_scheme_subdomains_only(hub: Any):
+def test_credentials_go_to_the_hub_origin_and_to_upload_urls_the_hub_named_on_its_site(hub: Any):
     settings = make_client(hub).settings
     local = HubClient(endpoint="http://127.0.0.1:8000", token="ms-x", settings=settings)
     assert local._auth_headers("http://127.0.0.1:8000/api")
     for other in ("http://127.0.0.1:8001/api", "https://127.0.0.1:8000/api", "http://localhost:8000/api"):
         assert local._auth_headers(other) == {}
     real = HubClient(endpoint="https://www.modelscope.cn", token="ms-x", settings=settings)
-    for trusted in ("https://www.modelscope.cn/a", "https://lfs.modelscope.cn/b", "https://WWW.modelscope.cn:443/c"):
-        assert real._trusted(trusted), trusted
-    for untrusted in (
-        "http://www.modelscope.cn/a",  # no downgrade to cleartext
-        "https://www.modelscope.cn:8443/a",
+    for api in ("https://www.modelscope.cn/a", "https://WWW.modelscope.cn:443/c"):
+        assert real._auth_headers(api), api
+        assert real._auth_headers(api, "git") == {}  # no git token yet: nothing, rather than the SDK token
+    # A sibling host gets the token only for an upload URL the hub's own batch answer named, never by name.
+    upload = "https://lfs.modelscope.cn/api/v1/repos/models/alice/demo/blobs/" + "a" * 64
+    assert real._auth_headers(upload) == {}
+    real.grant_upload(upload)
+    assert real._auth_headers(upload)["Authorization"] == "Bearer ms-x"
+    assert real._auth_headers(upload, "git") == {}  # git's token goes to the API host only
+    for named_elsewhere in (
+        "http://lfs.modelscope.cn/b",  # no downgrade to cleartext
         "https://lfs.modelscope.cn:8443/b",
-        "https://evilmodelscope.cn/c",
-        "https://modelscope.cn.evil.com/d",
-        "https://www.modelscope.cn:notaport/e",
+        "https://cdn-lfs-cn-1.modelscope.cn.evil.com/c",
+        "https://bucket.oss-cn-hangzhou.aliyuncs.com/d",
+        "https://evilmodelscope.cn/e",
     ):
-        assert not real._trusted(untrusted), untrusted
+        real.grant_upload(named_elsewhere)
+        assert real._auth_headers(named_elsewhere) == {}, named_elsewhere
+    for never in ("http://www.modelscope.cn/a", "https://www.modelscope.cn:8443/a", "https://cdn.modelscope.cn/f"):
+        assert real._auth_headers(never) == {}, never
 
 
 def test_errors_pickle_and_name_the_operation(alice: HubClient, site: Site, tmp_path: Path):

@@ -23,7 +23,15 @@ from pydantic import SecretStr, ValidationError
 import hub_tasks
 from hub_tasks import HubClient, HubSettings, ModelScopeCredentials
 
-KNOBS = ("connect_timeout", "read_timeout", "retry_attempts", "retry_max_total_wait_seconds", "upload_max_workers")
+KNOBS = (
+    "connect_timeout",
+    "read_timeout",
+    "retry_attempts",
+    "retry_max_total_wait_seconds",
+    "upload_max_workers",
+    "ca_bundle",
+    "proxy",
+)
 
 
 class TestBlockStandards(BlockStandardTestSuite):
@@ -79,13 +87,15 @@ def test_fields_have_titles_and_descriptions_and_only_the_token_is_required() ->
         assert fields[name].default is None, name  # unset: the client's own default applies
 
 
-def test_the_token_is_a_secret_field() -> None:
-    token = "ms-block-test-SECRET-1234"
-    block = ModelScopeCredentials(token=token, endpoint="http://127.0.0.1:9")
-    assert ModelScopeCredentials.model_json_schema()["secret_fields"] == ["token"]
-    assert isinstance(block.token, SecretStr)
+def test_the_token_and_the_proxy_url_are_secret_fields() -> None:
+    token, password = "ms-block-test-SECRET-1234", "proxy-pw-SECRET-5678"
+    block = ModelScopeCredentials(token=token, endpoint="http://127.0.0.1:9", proxy=f"http://me:{password}@p:3128")
+    assert ModelScopeCredentials.model_json_schema()["secret_fields"] == ["token", "proxy"]
+    assert isinstance(block.token, SecretStr) and isinstance(block.proxy, SecretStr)
     for text in (repr(block), str(block), block.model_dump_json(), str(block.model_dump(mode="json"))):
-        assert token not in text
+        assert token not in text and password not in text
+    with block.get_client() as client:
+        assert token not in repr(client) and password not in repr(client) and password not in repr(client.settings)
 
 
 def test_google_docstring_with_an_example_that_loads_by_name() -> None:
@@ -236,7 +246,7 @@ def test_prefect_block_register_lists_the_block_type(prefect_harness) -> None:
         assert str(block_type.documentation_url) == str(ModelScopeCredentials._documentation_url)
         assert "ModelScopeCredentials.load" in (block_type.code_example or "")
         schema = client.get_most_recent_block_schema_for_block_type(block_type.id)
-        assert schema is not None and schema.fields["secret_fields"] == ["token"]
+        assert schema is not None and schema.fields["secret_fields"] == ["token", "proxy"]
 
 
 def test_the_package_declares_the_prefect_collections_entry_point() -> None:
