@@ -22,6 +22,7 @@ from hub_tasks.prefect.runtime import (
     hub_task_options,
     run_logger,
 )
+from hub_tasks.push.progress import describe, format_size, percent
 from hub_tasks.types import (
     DownloadResult,
     ProgressEvent,
@@ -53,30 +54,19 @@ class _ProgressReporter:
     def __call__(self, event: ProgressEvent) -> None:
         finished = event.files_done >= event.files_total and event.bytes_done >= event.bytes_total
         now = time.monotonic()
-        percent = 100.0 * event.bytes_done / event.bytes_total if event.bytes_total else 100.0
-        if not finished:
-            # A file's last bytes arrive before it is counted done: "100 %, 0 of 1 files" would contradict itself.
-            percent = min(percent, 99.0)
+        # Below 100 until the last file is counted done ("100 %, 0 of 1 files" would contradict itself).
+        done = percent(event)
         with self.lock:
             last = self.reported.get(event.phase)
             if last is not None and last[1] == finished and now - last[0] < PROGRESS_EVERY_SECONDS:
                 return
             self.reported[event.phase] = (now, finished)
-            self.percent[event.phase] = percent
+            self.percent[event.phase] = done
             # hashing is the first half of the bar, uploading the second; they overlap, so the bar is the mean
             overall = (self.percent["hash"] + self.percent["upload"]) / 2
-        self.logger.info(
-            "%s %s: %.0f%% (%.1f of %.1f MiB, %d of %d files)",
-            self.model_id,
-            event.phase,
-            percent,
-            event.bytes_done / 2**20,
-            event.bytes_total / 2**20,
-            event.files_done,
-            event.files_total,
-        )
+        self.logger.info("%s %s", self.model_id, describe(event))
         if self.artifact_id is not None:
-            update_progress_artifact(self.artifact_id, overall, description=f"{event.phase} {percent:.0f}%")
+            update_progress_artifact(self.artifact_id, overall, description=f"{event.phase} {done:.0f}%")
 
     def finish(self, result: PushResult) -> None:
         """Fill the bar: a publish with no blob to upload (small files, reused blobs, a no-op) never
@@ -203,11 +193,27 @@ def push_folder(
     with hub_client(modelscope_credentials) as client:
         result = client.push_folder(model_id, model_dir, options, progress=reporter)
     reporter.finish(result)
-    what = "no changes, no commit" if result.noop else f"commit {result.commit_id}"
-    run_logger().info(
-        "published %s: %s, %d bytes sent, %d reused", model_id, what, result.bytes_uploaded, result.bytes_reused
-    )
+    run_logger().info("published %s", published_line(result))
     return result
+
+
+def published_line(result: PushResult) -> str:
+    """What a publish did, in one line: the model, the revision, the commit and tag, the counts and bytes.
+
+    Example:
+        >>> from hub_tasks import PushResult
+        >>> print(published_line(PushResult(model_id="alice/demo", revision="master", model_url="u", commit_id="c0ffee",
+        ...       tag="v1", files_added=2, files_changed=1, bytes_uploaded=3 * 2**20, bytes_reused=512)))
+        alice/demo@master: commit c0ffee, tag v1; 2 added, 1 changed, 0 deleted, 0 unchanged; 3.0 MiB sent, 512 B reused
+    """
+    what = "no changes, no commit" if result.noop else f"commit {result.commit_id}"
+    if result.tag:
+        what += f", tag {result.tag}"
+    return (
+        f"{result.model_id}@{result.revision}: {what}; {result.files_added} added, {result.files_changed} changed,"
+        f" {result.files_deleted} deleted, {result.files_unchanged} unchanged; {format_size(result.bytes_uploaded)}"
+        f" sent, {format_size(result.bytes_reused)} reused"
+    )
 
 
 @task(**hub_task_options("Verify a published ModelScope model", TRANSFER_TIMEOUT_SECONDS))

@@ -14,6 +14,48 @@ log = logging.getLogger("hub_tasks.push.engine")
 LOG_EVERY_SECONDS = 5.0
 
 
+def format_size(nbytes: int) -> str:
+    """A byte count as people read it: bytes below 1 KiB, else KiB, MiB or GiB with one decimal.
+
+    Example:
+        >>> [format_size(n) for n in (0, 900, 1536, 5 * 2**20, 3 * 2**30 + 2**29)]
+        ['0 B', '900 B', '1.5 KiB', '5.0 MiB', '3.5 GiB']
+    """
+    if nbytes < 1024:
+        return f"{nbytes} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        nbytes /= 1024  # type: ignore[assignment]
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.1f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def describe(event: ProgressEvent) -> str:
+    """A progress event as a log line's tail, e.g. `upload: 40% (4.0 of 10.0 MiB, 1 of 3 files)`.
+
+    The percentage is of the bytes, or of the files when the phase has no bytes (empty files); it stays
+    below 100 until the last file is counted done.
+
+    Example:
+        >>> describe(ProgressEvent(phase="upload", bytes_done=0, bytes_total=0, files_done=0, files_total=1))
+        'upload: 0% (0 B of 0 B, 0 of 1 files)'
+    """
+    return (
+        f"{event.phase}: {percent(event):.0f}% ({format_size(event.bytes_done)} of {format_size(event.bytes_total)},"
+        f" {event.files_done} of {event.files_total} files)"
+    )
+
+
+def percent(event: ProgressEvent) -> float:
+    """How far the phase is, 0-100: by bytes, by files when it has no bytes; 100 only once every file is done."""
+    finished = event.files_done >= event.files_total and event.bytes_done >= event.bytes_total
+    if finished:
+        return 100.0
+    if event.bytes_total:
+        return min(99.0, 100.0 * event.bytes_done / event.bytes_total)
+    return min(99.0, 100.0 * event.files_done / event.files_total) if event.files_total else 0.0
+
+
 class Progress:
     """Thread-safe byte and file counters per phase; feeds the callback and a throttled log line.
 
@@ -57,14 +99,6 @@ class Progress:
             if due:
                 self._last_log = now
         if due:
-            log.info(
-                "%s %s: %.1f / %.1f MiB, %d / %d files",
-                self._model_id,
-                event.phase,
-                event.bytes_done / 2**20,
-                event.bytes_total / 2**20,
-                event.files_done,
-                event.files_total,
-            )
+            log.info("%s %s", self._model_id, describe(event))
         if self._callback is not None:
             self._callback(event)

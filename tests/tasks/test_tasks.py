@@ -214,13 +214,18 @@ def test_push_model_reports_progress_as_an_artifact_and_log_lines(hub, credentia
 
     @flow(name="push-progress")
     def publish() -> None:
-        states.append(push_model(DEMO, str(big), modelscope_credentials=credentials, return_state=True))
+        states.append(push_model(DEMO, str(big), tag="v1.0", modelscope_credentials=credentials, return_state=True))
         # Only a small file changed: no blob to upload, so no upload phase.
         states.append(push_model(DEMO, str(small), modelscope_credentials=credentials, return_state=True))
 
     publish()
+    # The worker's line names the revision, the commit and the tag, and what changed.
+    lines = [
+        "published {model}@master: commit {commit}, tag v1.0; 3 added, 0 changed, 0 deleted, 0 unchanged;",
+        "published {model}@master: commit {commit}; 0 added, 1 changed, 1 deleted, 1 unchanged; 0 B sent",
+    ]
     with get_client(sync_client=True) as client:
-        for state in states:
+        for state, line in zip(states, lines, strict=True):
             result = state.result()
             task_run_id = task_run_of(state).id
             artifacts = client.read_artifacts(
@@ -232,7 +237,8 @@ def test_push_model_reports_progress_as_an_artifact_and_log_lines(hub, credentia
 
             messages = run_logs("published", task_run_id=task_run_id)
             assert any(m.startswith(f"{DEMO} hash:") and "%" in m for m in messages), messages
-            assert any(m.startswith(f"published {DEMO}: commit {result.commit_id}") for m in messages), messages
+            expected = line.format(model=DEMO, commit=result.commit_id)
+            assert any(m.startswith(expected) for m in messages), messages
     upload_lines = run_logs("published", task_run_id=task_run_of(states[0]).id)
     assert any(m.startswith(f"{DEMO} upload: 100%") for m in upload_lines), upload_lines
 
@@ -255,8 +261,22 @@ def test_progress_is_throttled_per_phase_while_hashing_and_uploading_overlap(cap
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 4, lines
     assert lines[0].startswith(f"{DEMO} hash: 0%") and lines[1].startswith(f"{DEMO} upload: 0%"), lines
-    assert lines[2].startswith(f"{DEMO} hash: 100% (400.0 of 400.0 MiB, 1 of 1 files)"), lines
-    assert lines[3].startswith(f"{DEMO} upload: 100% (400.0 of 400.0 MiB, 1 of 1 files)"), lines
+    assert lines[2] == f"{DEMO} hash: 100% (400.0 MiB of 400.0 MiB, 1 of 1 files)", lines
+    assert lines[3] == f"{DEMO} upload: 100% (400.0 MiB of 400.0 MiB, 1 of 1 files)", lines
+
+
+def test_progress_of_empty_and_small_files_reads_in_their_own_units(caplog) -> None:
+    """An empty file is 0 B of 0 B and counts by files, not "99% (0.0 of 0.0 MiB, 0 of 1 files)"."""
+    reporter = _ProgressReporter(DEMO)
+    with caplog.at_level(logging.INFO, logger="hub_tasks.prefect.tasks"):
+        reporter(ProgressEvent(phase="upload", bytes_done=0, bytes_total=0, files_done=0, files_total=2))
+        reporter(ProgressEvent(phase="hash", bytes_done=700, bytes_total=1500, files_done=1, files_total=2))
+        reporter(ProgressEvent(phase="upload", bytes_done=0, bytes_total=0, files_done=2, files_total=2))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{DEMO} upload: 0% (0 B of 0 B, 0 of 2 files)",
+        f"{DEMO} hash: 47% (700 B of 1.5 KiB, 1 of 2 files)",
+        f"{DEMO} upload: 100% (0 B of 0 B, 2 of 2 files)",
+    ]
 
 
 # -- the .fn() path ----------------------------------------------------------------------------------------
