@@ -1,6 +1,6 @@
 """Serve the project's deployments from one long-running process, for setups without a work pool.
 
-    python deployments/serve.py [--credentials-block modelscope] [--owners demo other-org]
+    python deployments/serve.py [--credentials-block modelscope] [--owners alice my-org]
 
 The same four deployments as deployments/prefect.yaml: snapshot-revisions/nightly (cron),
 publish-model/after-training (triggered by modelscope.training.completed), publish-model/manual
@@ -23,8 +23,8 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.publish.flow import PublishRequest, publish_model
 from flows.snapshot.flow import snapshot_revisions
-from flows.train_and_publish import TRAINING_COMPLETED, PublishMode, default_output_dir, train_and_publish
-from hub_tasks.prefect.references import credentials_reference
+from flows.train_and_publish import TRAINING_COMPLETED, PublishMode, example_model_dir, train_and_publish
+from hub_tasks.prefect.references import credentials_reference, hub_identity
 
 # The runs import the flows by module path (`flows.publish.flow.publish_model`), as installed: a file-path
 # entrypoint is relative to the working directory, which an installed package is not under.
@@ -46,16 +46,19 @@ def credentials_by_name(block_name: str) -> dict:
 
 
 def deployments(block_name: str = "modelscope", owners: list[str] | None = None) -> list:
-    """The four deployments, as `RunnerDeployment`s for `serve`."""
+    """The four deployments, as `RunnerDeployment`s for `serve`: the nightly snapshot covers `owners` (by
+    default MODELSCOPE_SNAPSHOT_OWNERS, else the block's own user), the examples publish to the block's user."""
     credentials = credentials_ref(block_name)
-    example_model = "demo/tiny-model"
+    identity = hub_identity(block_name)
+    owners = owners or identity["owners"]
+    example_model = f"{identity['user']}/tiny-model"
     return [
         snapshot_revisions.to_deployment(
             name="nightly",
             entrypoint_type=MODULE,
             tags=["modelscope", "audit"],
             schedules=[Cron("0 3 * * *", timezone="Asia/Shanghai")],
-            parameters={"owners": owners or ["demo"], "modelscope_credentials": credentials},
+            parameters={"owners": owners, "modelscope_credentials": credentials},
         ),
         publish_model.to_deployment(
             name="after-training",
@@ -71,7 +74,11 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
                             "model_id": "{{ event.payload.model_id }}",
                             "model_dir": "{{ event.payload.model_dir }}",
                             "tag": "{{ (event.payload.tag or '') }}",
-                            "commit_message": "publish after training run {{ event.payload.flow_run_name }}",
+                            "commit_message": (
+                                "{{ event.payload.commit_message or ('publish after training run ' ~ "
+                                "event.payload.flow_run_name if event.payload.flow_run_name else "
+                                "'publish after training') }}"
+                            ),
                         },
                         "modelscope_credentials": credentials_by_name(block_name),
                     },
@@ -84,7 +91,7 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
             tags=["modelscope", "publish"],
             parameters={
                 "request": PublishRequest(
-                    model_id=example_model, model_dir=str(default_output_dir(example_model))
+                    model_id=example_model, model_dir=example_model_dir(example_model)
                 ).model_dump(mode="json"),
                 "modelscope_credentials": credentials,
             },
@@ -106,7 +113,11 @@ def main() -> None:
     """Parse arguments and serve until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--credentials-block", default="modelscope", help="name of the ModelScopeCredentials block")
-    parser.add_argument("--owners", nargs="+", default=["demo"], help="owners the nightly snapshot covers")
+    parser.add_argument(
+        "--owners",
+        nargs="+",
+        help="owners the nightly snapshot covers (default: MODELSCOPE_SNAPSHOT_OWNERS, else the block's user)",
+    )
     args = parser.parse_args()
     serve(*deployments(args.credentials_block, args.owners), pause_on_shutdown=False)
 

@@ -9,7 +9,6 @@ publishing then run (and retry) as separate flow runs.
 import json
 import random
 import struct
-import tempfile
 from array import array
 from enum import Enum
 from pathlib import Path
@@ -36,9 +35,23 @@ class PublishMode(str, Enum):
     none = "none"
 
 
+EXAMPLE_MODELS_DIR = "~/.prefect-modelscope/models"
+
+
+def example_model_dir(model_id: str) -> str:
+    """Where the example writes a model, as a deployment parameter: `~` stays for the worker to expand.
+
+    Example:
+        >>> example_model_dir("alice/tiny-model")
+        '~/.prefect-modelscope/models/alice--tiny-model'
+    """
+    return f"{EXAMPLE_MODELS_DIR}/{model_id.replace('/', '--')}"
+
+
 def default_output_dir(model_id: str) -> Path:
-    """Where the example writes its model: a stable folder per model under the temp dir."""
-    return Path(tempfile.gettempdir()) / "prefect-modelscope" / "models" / model_id.replace("/", "--")
+    """Where the example writes its model when no folder is given: a stable folder per model in the
+    user's home (beside the snapshots), not a shared temp folder."""
+    return Path(example_model_dir(model_id)).expanduser()
 
 
 def write_safetensors(path: Path, tensors: dict[str, array]) -> None:
@@ -85,7 +98,10 @@ def train_and_publish(
         Field(pattern=rf"^{NAME}/{NAME}$", description="Hub id, owner/name."),
         AfterValidator(checked_model_id),
     ] = "demo/tiny-model",
-    output_dir: Annotated[str | None, Field(description="Folder to write; a temp folder per model if empty.")] = None,
+    output_dir: Annotated[
+        str | None,
+        Field(description="Folder to write; ~/.prefect-modelscope/models/OWNER--NAME on the worker if empty."),
+    ] = None,
     epochs: Annotated[int, Field(ge=1, le=100, description="Training epochs.")] = 2,
     seed: Annotated[int, Field(description="Random seed (same seed, same weights).")] = 0,
     tag: Annotated[
@@ -111,7 +127,7 @@ def train_and_publish(
     Returns:
         The subflow's `PushResult`, or None when publishing is left to the event trigger.
     """
-    folder = Path(output_dir) if output_dir else default_output_dir(model_id)
+    folder = Path(output_dir).expanduser() if output_dir else default_output_dir(model_id)
     folder_asset = Asset(key=folder.resolve().as_uri())
 
     @materialize(folder_asset, by="prefect-modelscope-example", cache_policy=NO_CACHE, name="Train the model")

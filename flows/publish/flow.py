@@ -121,7 +121,7 @@ def _record_asset(request: PublishRequest, result: PushResult) -> None:
     model = Asset(
         key=model_asset_key(request.model_id), properties=AssetProperties(name=request.model_id, url=result.model_url)
     )
-    folder = Asset(key=Path(request.model_dir).resolve().as_uri())
+    folder = Asset(key=Path(request.model_dir).expanduser().resolve().as_uri())
 
     @materialize(
         model,

@@ -28,7 +28,16 @@ from flows.snapshot.format import Snapshot, count_by_kind
 from flows.snapshot.history import carry_forward
 from flows.snapshot.listing import list_owner_models
 from flows.snapshot.reading import Runner, read_models_with
-from flows.snapshot.report import Baseline, SnapshotSummary, emit_changes, log_run, summary, summary_description, table
+from flows.snapshot.report import (
+    Baseline,
+    SnapshotSummary,
+    emit_changes,
+    log_run,
+    no_models_warning,
+    summary,
+    summary_description,
+    table,
+)
 from flows.snapshot.scope import Scope
 from flows.snapshot.store import SnapshotStore
 from hub_tasks import ModelInfo, ModelScopeCredentials
@@ -189,4 +198,7 @@ def snapshot_revisions(
             message=f"{len(snapshot.failed)} model(s) could not be read: {names}; snapshot written to {location}",
             data=result,
         )
+    if not snapshot.models:
+        log.warning(no_models_warning(snapshot))
+        return Completed(message=no_models_warning(snapshot), data=result)
     return Completed(message=f"{len(snapshot.models)} models, {len(changes)} changes", data=result)

@@ -91,10 +91,23 @@ def log_run(
         )
 
 
+def short(value: str | None) -> str:
+    """A commit id as the table shows it (its first 12 hex digits, as git abbreviates; the snapshot keeps it
+    whole); any other value unchanged. A 40-digit id is wider than the UI's table column.
+
+    Example:
+        >>> short("0123456789abcdef0123456789abcdef01234567"), short("private"), short(None)
+        ('0123456789ab', 'private', '')
+    """
+    if value and len(value) == 40 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]
+    return value or ""
+
+
 def table(changes: list[Change]) -> list[dict[str, str]]:
     """The rows of the changes table (at most `MAX_TABLE_ROWS`, then a row saying how many more)."""
     rows = [
-        {"change": c.kind, "model": c.model_id, "ref": c.ref or "", "old": c.old or "", "new": c.new or ""}
+        {"change": c.kind, "model": c.model_id, "ref": c.ref or "", "old": short(c.old), "new": short(c.new)}
         for c in changes[:MAX_TABLE_ROWS]
     ]
     if len(changes) > MAX_TABLE_ROWS:
@@ -117,6 +130,8 @@ def summary(snapshot: Snapshot, location: str, changes: list[Change], baseline: 
         f"- compared with {baseline.describe()}",
         "",
     ]
+    if not snapshot.models:
+        lines += [no_models_warning(snapshot), ""]
     counts = count_by_kind(changes)
     if counts.get("tag.moved"):
         lines += [f"**{counts['tag.moved']} tag(s) moved** — a tag should never move; check who did it.", ""]
@@ -127,6 +142,21 @@ def summary(snapshot: Snapshot, location: str, changes: list[Change], baseline: 
     if snapshot.failed:
         lines += ["", "## Could not read", *[f"- `{m}`: {r}" for m, r in snapshot.failed.items()]]
     return "\n".join(lines)
+
+
+def no_models_warning(snapshot: Snapshot) -> str:
+    """What a snapshot that found no model says (in the log as a warning, the summary and the run's state).
+
+    Example:
+        >>> from datetime import timezone
+        >>> empty = Snapshot(taken_at=datetime.now(timezone.utc), endpoint="https://hub", owners=["bob"])
+        >>> print(no_models_warning(empty))
+        No models found for bob at https://hub: check the owner names, and that the credentials' user can see them.
+    """
+    return (
+        f"No models found for {', '.join(snapshot.owners)} at {snapshot.endpoint}: check the owner names, and that "
+        "the credentials' user can see them."
+    )
 
 
 def summary_description(snapshot: Snapshot, changes: list[Change], baseline: Baseline) -> str:

@@ -1,4 +1,5 @@
-"""A deployment's credentials parameter by block document id, resolved at deploy time.
+"""What a deployment needs from the credentials block, resolved at deploy time: the credentials parameter
+by block document id, and whose models the deployments' defaults are about.
 
 A deployment parameter written as `{"$ref": {"block_document_slug": "modelscope-credentials/NAME"}}`
 loads the block at run time, but the Prefect UI's block selector cannot show a slug: the run form's
@@ -15,12 +16,17 @@ which would copy the token into the deployment's parameters.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
+from hub_tasks.prefect.credentials import ModelScopeCredentials
+
 BLOCK_TYPE_SLUG = "modelscope-credentials"
+OWNERS_VARIABLE = "MODELSCOPE_SNAPSHOT_OWNERS"
 
 
 class CredentialsBlockMissing(LookupError):
@@ -62,3 +68,36 @@ def credentials_reference(block_name: str = "modelscope") -> dict[str, Any]:
             ) from None
     block_document_id = str(document.id)
     return {"parameter": {"$ref": {"block_document_id": block_document_id}}, "block_document_id": block_document_id}
+
+
+def hub_identity(block_name: str = "modelscope") -> dict[str, Any]:
+    """Whose models a project's deployments are about: the credentials block's own user, and the owners its
+    nightly snapshot covers.
+
+    Also a `prefect deploy` build step (deployments/prefect.yaml: `id: hub`): the nightly snapshot's
+    `owners` are `"{{ hub.owners }}"`, and the examples publish to `"{{ hub.user }}/tiny-model"`, so the
+    defaults fit whoever deploys, not one demo account. The owners are `MODELSCOPE_SNAPSHOT_OWNERS` when
+    set at deploy time (names separated by commas or spaces, e.g. `alice,my-org`), else the block's user.
+
+    Args:
+        block_name: Name the block was saved under.
+
+    Returns:
+        `{"user": "<the token's user>", "owners": ["<owner>", ...]}`.
+
+    Raises:
+        CredentialsBlockMissing: There is no such block on the Prefect server yet.
+        NotLoginError: The hub refuses the block's token.
+
+    Example:
+        ```python
+        from hub_tasks.prefect.references import hub_identity
+
+        print(hub_identity("modelscope")["owners"])
+        ```
+    """
+    credentials_reference(block_name)  # the same clear error when the block is missing
+    with ModelScopeCredentials.load(block_name).get_client() as client:
+        user = client.login().username
+    owners = [name for name in re.split(r"[\s,]+", os.environ.get(OWNERS_VARIABLE, "")) if name]
+    return {"user": user, "owners": owners or [user]}

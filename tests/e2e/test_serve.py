@@ -9,6 +9,8 @@ deployments/prefect.yaml's module-path entrypoints need Prefect 3.6.23.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +86,47 @@ def test_served_after_training_publishes_when_the_training_event_arrives(
     with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as hub_client:
         files = {f.path for f in hub_client.get_model_files("demo/tiny-model", "v2", recursive=True)}
     assert files == {"configuration.json", "model.safetensors", "README.md"}
+
+
+def test_an_event_without_a_run_name_still_gives_a_whole_commit_message(
+    served: PrefectStack, hub: RunningHub, tmp_path
+) -> None:
+    """The README's emit_event, run as a script of its own, sends no flow_run_name: the commit message is then
+    'publish after training'."""
+    folder = make_folder(tmp_path / "from-event", {"weights.bin": b"\x02" * 50_000})
+    script = (
+        "import sys; from prefect.events import emit_event; emit_event("
+        "event='modelscope.training.completed', resource={'prefect.resource.id': 'modelscope.model.demo/from-event'},"
+        " payload={'model_id': 'demo/from-event', 'model_dir': sys.argv[1], 'tag': 'v1'})"
+    )
+    subprocess.run([sys.executable, "-c", script, str(folder)], env=served.env, check=True, timeout=120)
+    with api(served) as client:
+        after_training = client.read_deployment_by_name("publish-model/after-training")
+        only = DeploymentFilter(id=DeploymentFilterId(any_=[after_training.id]))
+
+        def published() -> FlowRun | None:
+            for run in client.read_flow_runs(deployment_filter=only, limit=50):
+                if run.parameters.get("request", {}).get("model_dir") == str(folder):
+                    return final(client, run.id)
+            return None
+
+        run = wait_for(published, "the publish the event triggered", timeout=180, interval=0.5)
+    assert run.state is not None and run.state.is_completed(), run.state
+    assert run.parameters["request"]["commit_message"] == "publish after training"
+    with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as client:
+        (head,) = client.list_commits("demo/from-event", "v1", 1, 1)
+    assert head.message == "publish after training"
+
+
+def test_served_defaults_fit_the_blocks_own_user(served: PrefectStack) -> None:
+    """No demo account baked in: the nightly snapshot covers the block's user, the examples publish there."""
+    with api(served) as client:
+        assert client.read_deployment_by_name("snapshot-revisions/nightly").parameters["owners"] == ["demo"]
+        manual = client.read_deployment_by_name("publish-model/manual").parameters["request"]
+        assert (manual["model_id"], manual["model_dir"]) == (
+            "demo/tiny-model", "~/.prefect-modelscope/models/demo--tiny-model",
+        )  # fmt: skip
+        assert client.read_deployment_by_name("train-and-publish/example").parameters["model_id"] == "demo/tiny-model"
 
 
 def test_served_nightly_snapshot_reads_the_owners_models(served: PrefectStack, hub: RunningHub, tmp_path) -> None:

@@ -25,7 +25,7 @@ from hub_tasks import HubSettings, ModelScopeCredentials
 from tests.helpers.clients import make_block
 from tests.helpers.hub import RunningHub
 from tests.helpers.hub_http import HubWriter
-from tests.helpers.prefect_api import events_settled, run_artifact, run_events
+from tests.helpers.prefect_api import events_settled, run_artifact, run_events, run_logs
 from tests.helpers.snapshots import forget_baselines
 
 BULK = 101  # alice's empty models: with her 2 others, 103 models, listed 100 per page (2 pages)
@@ -184,7 +184,9 @@ def test_the_diff_after_changes_on_the_hub_is_reported_in_artifacts_and_one_even
     table = run_artifact(run, "modelscope-snapshot-diff")
     assert table is not None and table.type == "table"
     rows = json.loads(str(table.data))
-    assert [(r["change"], r["model"], r["ref"], r["old"], r["new"]) for r in rows] == expected
+    # The table shows a commit id's first 12 digits (a whole one is wider than the UI's column); events keep it.
+    shown = [(c, m, r, o[:12] if len(o) == 40 else o, n[:12] if len(n) == 40 else n) for c, m, r, o, n in expected]
+    assert [(r["change"], r["model"], r["ref"], r["old"], r["new"]) for r in rows] == shown
     report = run_artifact(run, "modelscope-snapshot")
     assert report is not None
     text = str(report.data)
@@ -271,9 +273,26 @@ def test_a_model_that_cannot_be_read_fails_the_run_after_the_snapshot_is_written
     table = run_artifact(run, "modelscope-snapshot-diff")
     assert table is not None
     assert json.loads(str(table.data))[0] == {
-        "change": "tag.moved", "model": "alice/broken", "ref": "v1", "old": before, "new": after,
+        "change": "tag.moved", "model": "alice/broken", "ref": "v1", "old": before[:12], "new": after[:12],
     }  # fmt: skip
     assert len(folder_contents(snapshots)) == len(kept) + 1 and not any(n.startswith(".") for n in kept)
+
+
+def test_a_snapshot_that_finds_no_model_says_so_as_a_warning(
+    hub: RunningHub, first_snapshots: None, tmp_path: Path
+) -> None:
+    """An owner with no models (a typo, or a token that cannot see them) completes, and says so: in the run's
+    state, as a warning in its log, and in the summary artifact."""
+    state, run = snapshot(make_block(hub), tmp_path / "snapshots", ["nobody-here"])
+    assert state.is_completed()
+    expected = (
+        f"No models found for nobody-here at {hub.url}: check the owner names, and that the credentials' user can "
+        "see them."
+    )
+    assert state.message == expected
+    assert expected in run_logs("No models found", flow_run_id=run)
+    report = run_artifact(run, "modelscope-snapshot")
+    assert report is not None and expected in str(report.data)
 
 
 def test_parameters_render_a_json_schema_with_descriptions_and_are_validated() -> None:
