@@ -11,8 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from local_hub.cdn import DEFAULT_CDN_URL_TTL, DOWNLOAD_REDIRECT_MODES, url_ttl
+from local_hub.hosts import hosts_domain
 from local_hub.hub_files import HUB_FILES_MODES
-from local_hub.server import bind, make_server, url_of
+from local_hub.server import Topology, bind, make_server
 from local_hub.state import HubOptions, HubState
 
 
@@ -21,6 +23,11 @@ def _pair(value: str, what: str) -> tuple[str, str]:
     if not sep or not name or not rest:
         raise argparse.ArgumentTypeError(f"{what} must look like NAME:{what.split()[-1].upper()}, got {value!r}")
     return name, rest
+
+
+def url_ttl_arg(value: str) -> float:
+    """`--cdn-url-ttl`'s seconds (argparse reports the ValueError as a usage error)."""
+    return url_ttl(float(value))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -76,6 +83,29 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept queries and JSON bodies no official client sends (by default they get a 400 naming the field)",
     )
+    topology = serve.add_argument_group("realistic topology", "the real hub's network: TLS, host names, a proxy, a CDN")
+    topology.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate from <data>/tls/ca.pem")
+    topology.add_argument(
+        "--hosts",
+        metavar="DOMAIN",
+        type=hosts_domain,
+        help="answer as www.DOMAIN (API, git), lfs.DOMAIN (blob uploads) and cdn.DOMAIN (signed downloads), "
+        "reached through a forward proxy the hub starts (printed as 'proxy')",
+    )
+    topology.add_argument(
+        "--download-redirect",
+        choices=DOWNLOAD_REDIRECT_MODES,
+        default=None,
+        help="which downloads from www. answer 302 to a signed cdn. URL: none, LFS files (default with --hosts) "
+        "or all files",
+    )
+    topology.add_argument(
+        "--cdn-url-ttl",
+        type=url_ttl_arg,
+        default=DEFAULT_CDN_URL_TTL,
+        metavar="SECONDS",
+        help="how long a signed CDN URL is valid",
+    )
     serve.add_argument("--no-fsync", action="store_true", help="do not fsync blobs (faster, less durable)")
     serve.add_argument("--log-file", type=Path, help="write the access log here instead of stderr")
     return root
@@ -103,36 +133,45 @@ def hub_options(args: argparse.Namespace, data_dir: Path) -> HubOptions:
         network_latency_seconds=args.network_latency,
         network_bytes_per_second=args.network_bandwidth,
         strict=not args.lenient,
+        tls=args.tls,
+        hosts=args.hosts,
+        download_redirect=args.download_redirect,
+        cdn_url_ttl_seconds=args.cdn_url_ttl,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; prints one JSON line with the base URL, then serves."""
-    args = parser().parse_args(argv)
+    """Run the command line; prints one JSON line with the base URL, then serves.
+
+    The line holds `url`, `data_dir`, `pid` and `control_plane`; under `--tls`/`--hosts` also `proxy`
+    (the forward proxy's URL, or null), `ca_bundle` (the CA to trust, or null) and `listen_url` (the
+    listener's own address, for the control plane), and `url` is then `https://www.DOMAIN`.
+    """
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.download_redirect not in (None, "off") and not args.hosts:
+        cli.error("--download-redirect redirects downloads from www.DOMAIN to cdn.DOMAIN: it needs --hosts")
     handler = logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
     logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(name)s %(message)s")
     temp = args.data is None
     data_dir = Path(tempfile.mkdtemp(prefix="local-hub-")) if temp else args.data
-    options = hub_options(args, data_dir)
+    topology: Topology | None = None
     try:
-        state = HubState(options)
+        state = HubState(hub_options(args, data_dir))
         if args.faults:
             table = json.loads(args.faults.read_text())
             state.faults.configure(table.get("rules", []), seed=table.get("seed", args.seed))
         sock = bind(args.host, args.port)
-        print(
-            json.dumps(
-                {
-                    "url": url_of(sock),
-                    "data_dir": str(data_dir),
-                    "pid": os.getpid(),
-                    "control_plane": args.admin_token is not None,
-                }
-            ),
-            flush=True,
-        )
-        make_server(state).run(sockets=[sock])
+        topology = Topology.around(state, sock)
+        server = make_server(state, topology)
+        topology.start()
+        line = {"url": topology.url, "data_dir": str(data_dir), "pid": os.getpid()}
+        line |= {"control_plane": args.admin_token is not None, **topology.startup_fields()}
+        print(json.dumps(line), flush=True)
+        server.run(sockets=[sock])
     finally:
+        if topology is not None:
+            topology.stop()
         if temp:
             shutil.rmtree(data_dir, ignore_errors=True)
     return 0

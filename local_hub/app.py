@@ -12,12 +12,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from local_hub import routes_admin as admin
+from local_hub import routes_cdn as cdn
 from local_hub import routes_git as git
 from local_hub import routes_models as models
 from local_hub import routes_repo as repo
+from local_hub.cdn import CDN_PREFIX
 from local_hub.envelope import error_response
 from local_hub.errors import HubApiError, MethodNotAllowed, NotFound
 from local_hub.faults import FaultMiddleware
+from local_hub.host_gate import HostGate
 from local_hub.inspection import RequestInspector
 from local_hub.state import HubState
 
@@ -62,6 +65,8 @@ ROUTES = [
     Route("/_local_hub/network", admin.network, methods=["GET", "PUT", "DELETE"], name="admin_network"),
     Route("/_local_hub/journal", admin.journal, methods=["GET", "DELETE"], name="admin_journal"),
 ]
+# Only a hub with host names serves these (on `cdn.` alone, `local_hub.hosts`).
+TOPOLOGY_ROUTES = [Route(f"{CDN_PREFIX}/{{oid}}", cdn.cdn_download, methods=["GET"], name="cdn_download")]
 
 
 async def _hub_error(request: Request, exc: Exception) -> Response:
@@ -85,7 +90,8 @@ async def _disconnected(request: Request, exc: Exception) -> Response:
 
 def create_app(state: HubState) -> ASGIApp:
     """Build the ASGI app for one emulator state: the routes behind the request inspector (journal,
-    strict mode), both wrapped in fault injection (which names each request's route).
+    strict mode), both wrapped in fault injection (which names each request's route). Under host names
+    or TLS the CDN route joins them, behind the gate that keeps each host to its routes.
 
     Example:
         >>> import tempfile
@@ -93,9 +99,11 @@ def create_app(state: HubState) -> ASGIApp:
         >>> from local_hub.state import HubOptions
         >>> app = create_app(HubState(HubOptions(data_dir=Path(tempfile.mkdtemp()))))
     """
+    topology = state.hosts is not None
     app = Starlette(
-        routes=ROUTES,
+        routes=ROUTES + TOPOLOGY_ROUTES if topology else ROUTES,
         exception_handlers={HubApiError: _hub_error, HTTPException: _http_error, ClientDisconnect: _disconnected},
     )
     app.state.hub = state
-    return FaultMiddleware(RequestInspector(app, state), state)
+    inner: ASGIApp = HostGate(app, state) if topology else app
+    return FaultMiddleware(RequestInspector(inner, state), state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import requests
@@ -13,8 +14,11 @@ class HubControl:
     """Drive one emulator's control plane.
 
     Args:
-        url: The emulator's base URL.
+        url: The emulator's own address: its `listen_url` under `--tls`/`--hosts` (the control plane is
+            reached directly, never through the hub's proxy or any other).
         admin_token: The token it was started with (`--admin-token`).
+        ca_bundle: The CA certificate that verifies a hub started with `--tls` (its `ca_bundle`).
+        verify: `requests`' own `verify` (True, False or a CA path) when no `ca_bundle` is given.
 
     Example:
         >>> from local_hub import LocalHub
@@ -23,9 +27,15 @@ class HubControl:
         0
     """
 
-    def __init__(self, url: str, admin_token: str) -> None:
+    def __init__(
+        self, url: str, admin_token: str, *, ca_bundle: str | os.PathLike[str] | None = None, verify: bool | str = True
+    ) -> None:
         self.url = url.rstrip("/")
         self._session = requests.Session()
+        # No proxy, CA bundle or netrc from the environment: the control plane is a loopback address,
+        # and a test that points HTTPS_PROXY at the hub's proxy must not route its control calls there.
+        self._session.trust_env = False
+        self._session.verify = os.fspath(ca_bundle) if ca_bundle is not None else verify
         self._session.headers[ADMIN_HEADER] = admin_token
 
     def __repr__(self) -> str:
@@ -90,7 +100,8 @@ class HubControl:
 
     def configure(self, **options: float | bool | str) -> dict[str, float | bool | str]:
         """Change `tree_limit`, `max_list_offset`, `revision_commit_ids`, `clock_offset_seconds`,
-        `gitattributes` (`on-create`, `on-first-commit`, `off`) and/or `strict` while running."""
+        `gitattributes` (`on-create`, `on-first-commit`, `off`) and/or `strict` while running; under
+        `--tls`/`--hosts` also `download_redirect` (`off`, `lfs`, `all`) and `cdn_url_ttl_seconds`."""
         return self._call("PUT", "config", options)
 
     def journal(self) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ SDK 1.40 (`modelscope_hub` 0.5.1 behind the `modelscope` 1.40 shims, "new") and 
 client of modelscope <= 1.37 (commit 1804ac6b, "old"). A key is listed when either sends it; a key
 is required when every client sends it and the hub cannot serve the request without it. Routes that
 carry bytes (blob uploads, git pack data) are marked `raw` and their bodies are not inspected; routes
-not in the table (the control plane, the dataset surface local_hub does not emulate) are not checked.
+not in the table (the control plane, the dataset surface local_hub does not emulate) are not checked,
+nor journaled; the CDN's route is journaled but not checked (`strict=False`).
 
 Leaf types are spelled as in `local_hub.shapes` (`"str"`, `"int"`, `"bool"`, `"null"`, unions such as
 `"null|str"`). Query values are text on the wire, so a query key's type says how its text must read:
@@ -51,6 +52,8 @@ class RouteDialect:
         body: The JSON body's spec; None when the route takes no body.
         raw: The body is bytes (a blob, git pack data) and is never parsed.
         refusal: The error strict mode answers with (a 400 unless the route has its own, as login does).
+        strict: False for a route that is journaled but never refused: the CDN is object storage, not
+            the hub's API, and its query is a signature, not a dialect.
     """
 
     query: Mapping[str, str] = field(default_factory=dict)
@@ -58,6 +61,7 @@ class RouteDialect:
     body: Obj | None = None
     raw: bool = False
     refusal: type[HubApiError] = BadRequest
+    strict: bool = True
 
 
 def _obj(required: str = "", other_keys: bool = False, **fields: Spec) -> Obj:
@@ -159,4 +163,6 @@ DIALECT: dict[str, RouteDialect] = {
     "git_info_refs": RouteDialect(query={"service": "str"}),
     "git_receive_pack": RouteDialect(raw=True),
     "git_upload_pack": RouteDialect(raw=True),
+    # §22.1: the CDN host's signed URL (`local_hub.cdn`), which the official clients follow as given.
+    "cdn_download": RouteDialect(query={"auth_key": "str", "filename": "str"}, strict=False),
 }

@@ -7,7 +7,8 @@ and by method; it fires at its `rate`, and then has one effect:
 - `latency`: wait `seconds`, then serve normally;
 - `drop`: read the request, then close the connection without answering;
 - `drop_mid_body`: close the connection half-way through the request body (uploads) or, for
-  requests without a body, half-way through the response body (downloads);
+  requests without a body, half-way through the response body (downloads; with `seconds`, the
+  half-sent response stalls that long before the connection closes);
 - `apply_then_fail`: serve the request for real (a commit lands), then answer `status`, or close
   the connection (`then: "drop"`), or hang for `seconds` and close (`then: "hang"`);
 - `slow_body`: stretch the response body over `seconds`;

@@ -110,6 +110,8 @@ class FaultMiddleware:
         if len(path) > 1 and path.endswith("/"):  # the hub accepts a trailing slash everywhere
             scope = {**scope, "path": path.rstrip("/")}
         route, method, started = self.route_name(scope), scope["method"], time.perf_counter()
+        if self.state.hosts is not None:  # host names: a route another name serves is unmatched here
+            scope, route = self.state.hosts.place(scope, route)
         scope = {**scope, ROUTE_SCOPE_KEY: route}
         status_box = [0]
 
@@ -158,7 +160,7 @@ class FaultMiddleware:
             await _hang(receive, rule.seconds)
             await _drop_connection(receive)
         elif effect == "drop_mid_body":
-            await self._drop_mid_body(scope, receive, send)
+            await self._drop_mid_body(rule, scope, receive, send)
         elif effect == "apply_then_fail":
             await self._apply_then_fail(rule, scope, receive, send)
         else:  # slow_body, corrupt_body: rewrite the response stream
@@ -190,7 +192,7 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _drop_mid_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _drop_mid_body(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
         length = int(headers.get(b"content-length", b"0") or 0)
         if length > 0:
@@ -219,6 +221,8 @@ class FaultMiddleware:
             elif sent_start and message.get("body"):
                 body = message["body"]
                 await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+                if rule.seconds > 0:  # a transfer that stalls half-way before it breaks (a signed URL expires)
+                    await _hang(receive, rule.seconds)
                 await _drop_connection(receive)
                 sent_start = False  # swallow whatever the app still sends
 

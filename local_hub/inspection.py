@@ -23,6 +23,7 @@ from local_hub.dialect import DIALECT, RouteDialect
 from local_hub.envelope import BODY_REFUSAL, PARSED_BODY, error_body
 from local_hub.errors import HubApiError
 from local_hub.faults import ROUTE_SCOPE_KEY
+from local_hub.hosts import HOST_SCOPE_KEY
 from local_hub.journal import journal_entry, parse_query
 from local_hub.shapes import BYTES, Shape, shape_of
 from local_hub.strict import body_problem, query_problem
@@ -112,8 +113,10 @@ class RequestInspector:
                 scope = {**scope, PARSED_BODY: value}
             shape = BYTES if value is _UNDECODED else (None if value is None else shape_of(value))
         params = parse_query(scope["query_string"])
-        self.state.journal.add(journal_entry(route, scope["method"], params, scope["headers"], shape))
-        if self.state.options.strict:
+        host = scope.get(HOST_SCOPE_KEY)  # only under the realistic topology; plain entries stay as they were
+        entry = journal_entry(route, scope["method"], params, scope["headers"], shape, host=host and host.name)
+        self.state.journal.add(entry)
+        if self.state.options.strict and dialect.strict:
             problem = query_problem(route, dialect, params)
             if problem is None and value is not _UNDECODED:
                 problem = body_problem(route, dialect, value)

@@ -3,10 +3,12 @@
 An entry is `{"route", "method", "query", "headers", "body"}`: the route's name (as the control
 plane's counters name it), the HTTP method, the sorted query keys, the sorted names of the headers
 that carry meaning (auth, cookies, content type, user agent) that were present, and the body's shape
-(`local_hub.shapes`: a type tree, `"bytes"` for blobs, None for no body). Paths, query values, header
-values and bodies are never kept, so the journal can be read by anyone without leaking a token, a
-cookie, a model name or a byte of content. Tests compare the journals of the official SDK and of our
-client (tests/compat/test_wire_dialect.py); the control plane serves it at `/_local_hub/journal`.
+(`local_hub.shapes`: a type tree, `"bytes"` for blobs, None for no body). A hub with host names or TLS
+adds `"host"`, the name the request was sent to (`www.hub.test`, `127.0.0.1`; `local_hub.hosts`).
+Paths, query values, header values and bodies are never kept, so the journal can be read by anyone
+without leaking a token, a cookie, a model name or a byte of content. Tests compare the journals of
+the official SDK and of our client (tests/compat/test_wire_dialect.py); the control plane serves it at
+`/_local_hub/journal`.
 """
 
 from __future__ import annotations
@@ -61,20 +63,27 @@ def journal_entry(
     params: Iterable[tuple[str, str]],
     headers: Iterable[tuple[bytes, bytes]],
     body: Shape | None,
+    host: str | None = None,
 ) -> dict[str, Any]:
-    """One journal entry from the parts of a request that may be kept (`params`: the parsed query).
+    """One journal entry from the parts of a request that may be kept (`params`: the parsed query;
+    `host`: the host name it was sent to, recorded only when given, i.e. under host names or TLS).
 
     Example:
         >>> journal_entry("login", "POST", [], [(b"content-type", b"application/json")], {"AccessToken": "str"})
         {'route': 'login', 'method': 'POST', 'query': [], 'headers': ['content-type'], 'body': {'AccessToken': 'str'}}
+        >>> journal_entry("download", "GET", [], [(b"cookie", b"c")], None, host="www.hub.test")["host"]
+        'www.hub.test'
     """
-    return {
+    entry = {
         "route": route,
         "method": method,
         "query": query_keys(params),
         "headers": header_names(headers),
         "body": body,
     }
+    if host is not None:
+        entry["host"] = host
+    return entry
 
 
 class Journal:

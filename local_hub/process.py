@@ -38,15 +38,25 @@ class LocalHubProcess:
     Attributes:
         process: The child process. Its stdout is a pipe that carried the start-up line; nothing
             else is written to it.
-        url: The hub's base URL, e.g. `http://127.0.0.1:41234`.
+        url: The hub's base URL, e.g. `http://127.0.0.1:41234`; `https://www.hub.test` under
+            `tls=True, hosts="hub.test"` (reached through `proxy`).
         data_dir: The hub's state directory.
         log_file: Where the hub writes its access log (None: the child's stderr, inherited).
+        proxy: The hub's forward proxy (`http://127.0.0.1:PORT`) under `hosts`, else None.
+        ca_bundle: The CA certificate that verifies the hub under `tls`, else None.
+        listen_url: The listener's own address, for the control plane; the same as `url` on plain loopback.
     """
 
     process: subprocess.Popen[str]
     url: str
     data_dir: Path
     log_file: Path | None = None
+    proxy: str | None = None
+    ca_bundle: Path | None = None
+    listen_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.listen_url = self.listen_url or self.url
 
     @classmethod
     def start(
@@ -59,6 +69,9 @@ class LocalHubProcess:
         log_file: Path | None = None,
         fsync: bool = False,
         extra_args: Sequence[str] = (),
+        tls: bool = False,
+        hosts: str | None = None,
+        download_redirect: str | None = None,
     ) -> LocalHubProcess:
         """Start local_hub on a free loopback port and wait until it listens.
 
@@ -72,7 +85,11 @@ class LocalHubProcess:
             fsync: Whether blobs are fsynced. Off by default: tests and benchmarks throw the data away,
                 and fsync would dominate their timings; the benchmark of the server's own write path
                 turns it on.
-            extra_args: More `serve` options, e.g. `["--no-revision-commit-ids"]`.
+            extra_args: More `serve` options, e.g. `["--no-revision-commit-ids"]` or `["--cdn-url-ttl", "60"]`.
+            tls: Serve HTTPS (`--tls`); the CA to trust is then `ca_bundle`.
+            hosts: The domain of the hub's three host names (`--hosts`), reached through `proxy`.
+            download_redirect: Which downloads from `www.` go to the CDN (`--download-redirect`: `off`,
+                `lfs`, `all`); None leaves the hub's default (`lfs` with `hosts`, else `off`).
 
         Returns:
             The running hub; call `stop()` (or use it as a context manager) to end it.
@@ -91,6 +108,12 @@ class LocalHubProcess:
             args += ["--log-file", str(log_file)]
         if not fsync:
             args.append("--no-fsync")
+        if tls:
+            args.append("--tls")
+        if hosts is not None:
+            args += ["--hosts", hosts]
+        if download_redirect is not None:
+            args += ["--download-redirect", download_redirect]
         args += list(extra_args)
         process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=_SOURCE_ROOT)
         assert process.stdout is not None
@@ -98,13 +121,23 @@ class LocalHubProcess:
         # an empty read means the process died first (a bad option, a data directory it cannot use).
         line = process.stdout.readline()
         try:
-            url = json.loads(line)["url"]
+            fields = json.loads(line)
+            url = fields["url"]
         except (ValueError, KeyError, TypeError):
             hub = cls(process, "", data_dir, log_file)
             hub.stop()
             where = f"see {log_file}" if log_file is not None else "see its stderr"
             raise RuntimeError(f"local_hub did not start ({' '.join(args[1:])}); {where}") from None
-        return cls(process, url, data_dir, log_file)
+        ca_bundle = fields.get("ca_bundle")
+        return cls(
+            process,
+            url,
+            data_dir,
+            log_file,
+            proxy=fields.get("proxy"),
+            ca_bundle=Path(ca_bundle) if ca_bundle else None,
+            listen_url=fields.get("listen_url") or url,
+        )
 
     @property
     def pid(self) -> int:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from local_hub.cdn import download_redirect_mode, url_ttl
 from local_hub.envelope import hub_of, json_body
 from local_hub.errors import BadRequest, Forbidden, NotFound
 from local_hub.hub_files import hub_files_mode
@@ -36,10 +37,11 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def stats(request: Request) -> JSONResponse:
-    """GET /_local_hub/stats: per-route request counts, blob bytes, commits (total and counters)."""
+    """GET /_local_hub/stats: per-route request counts, blob bytes, commits (total and counters); under
+    host names or TLS also `proxy` and `proxy_refused` (host -> count) and `cdn_refused` (reason -> count)."""
     _authorize(request)
     hub = hub_of(request)
-    snapshot = hub.stats.snapshot()
+    snapshot = hub.stats.snapshot(topology=hub.hosts is not None)
     snapshot["commits_total"] = await run_in_threadpool(hub.store.commit_count)
     snapshot["faults"] = hub.faults.describe()
     return JSONResponse(snapshot)
@@ -128,7 +130,9 @@ async def users(request: Request) -> JSONResponse:
 
 async def config(request: Request) -> JSONResponse:
     """PUT /_local_hub/config {"tree_limit": n, "max_list_offset": n, "revision_commit_ids": bool,
-    "clock_offset_seconds": s, "gitattributes": mode, "strict": bool}: change server behaviour live."""
+    "clock_offset_seconds": s, "gitattributes": mode, "strict": bool, "download_redirect": mode,
+    "cdn_url_ttl_seconds": s}: change server behaviour live. The last two are answered only by a hub with
+    host names or TLS (they act on downloads from `www.`), so plain loopback answers as it always did."""
     _authorize(request)
     body = await json_body(request)
     options = hub_of(request).options
@@ -145,21 +149,25 @@ async def config(request: Request) -> JSONResponse:
         if isinstance(offset, bool) or not isinstance(offset, (int, float)):
             raise BadRequest("clock_offset_seconds must be a number of seconds")
         options.clock_offset_seconds = float(offset)
-    if "gitattributes" in body:
-        try:
-            options.gitattributes = hub_files_mode(body["gitattributes"])
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-    return JSONResponse(
-        {
-            "tree_limit": options.tree_limit,
-            "max_list_offset": options.max_list_offset,
-            "revision_commit_ids": options.revision_commit_ids,
-            "clock_offset_seconds": options.clock_offset_seconds,
-            "gitattributes": options.gitattributes,
-            "strict": options.strict,
-        }
-    )
+    checks = {"gitattributes": hub_files_mode, "download_redirect": download_redirect_mode}
+    checks["cdn_url_ttl_seconds"] = url_ttl
+    for key, check in checks.items():
+        if key in body:
+            try:
+                setattr(options, key, check(body[key]))
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
+    answer = {
+        "tree_limit": options.tree_limit,
+        "max_list_offset": options.max_list_offset,
+        "revision_commit_ids": options.revision_commit_ids,
+        "clock_offset_seconds": options.clock_offset_seconds,
+        "gitattributes": options.gitattributes,
+        "strict": options.strict,
+    }
+    if options.topology:
+        answer |= {"download_redirect": options.download_redirect, "cdn_url_ttl_seconds": options.cdn_url_ttl_seconds}
+    return JSONResponse(answer)
 
 
 async def journal(request: Request) -> JSONResponse:

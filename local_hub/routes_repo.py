@@ -10,14 +10,18 @@ import re
 import threading
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from local_hub.blobs import BlobWriter, is_sha256
+from local_hub.cdn import blob_path, redirects
 from local_hub.envelope import caller, hub_of, json_body, legacy_ok, require_caller
 from local_hub.errors import BadRequest, LengthRequired, NotFound, NotImplementedOnHub, Unprocessable
+from local_hub.host_gate import lfs_refusal
+from local_hub.hosts import HOST_SCOPE_KEY, Host
 from local_hub.store import MAX_COMMIT_ACTIONS, CommitAction, Repo, TreeEntry, parse_action, validate_repo_path
 
 if TYPE_CHECKING:
@@ -218,8 +222,55 @@ class BlobResponse(Response):
             _close_when_idle(fd, ahead[1] if ahead is not None else None)
 
 
+def blob_answer(
+    request: Request, sha256: str, size: int, modified: float, headers: dict[str, str] | None = None
+) -> Response:
+    """A stored blob as a download answer: whole (200), one `Range` of it (206) or 416, with the hub's
+    download headers (and `headers` on top). The file route and the CDN (`routes_cdn`) both serve this."""
+    hub = hub_of(request)
+    headers = {
+        "accept-ranges": "bytes",
+        "content-type": "application/octet-stream",
+        "etag": f'"{sha256}"',
+        "x-linked-etag": f'"{sha256}"',
+        "x-linked-size": str(size),
+        "last-modified": formatdate(modified, usegmt=True),
+        **(headers or {}),
+    }
+    try:
+        wanted = parse_range(request.headers.get("range"), size)
+    except _Unsatisfiable:
+        headers["content-range"] = f"bytes */{size}"
+        return Response(b"", status_code=416, headers=headers)
+    start, end, status = 0, size - 1, 200
+    if wanted is not None:
+        (start, end), status = wanted, 206
+        headers["content-range"] = f"bytes {start}-{end}/{size}"
+    headers["content-length"] = str(end - start + 1)
+    return BlobResponse(hub.blobs.path_for(sha256), start, end, status, headers, hub.stats)
+
+
+def _cdn_redirect(request: Request, entry: TreeEntry) -> Response | None:
+    """A 302 to a signed `cdn.` URL for a file the hub's `download_redirect` mode sends there, else None.
+
+    Only downloads asked of `www.` by name are redirected: the direct address serves every file itself,
+    as plain loopback always did. The 302 has an empty body (nothing a client could take for the file).
+    """
+    host: Host | None = request.scope.get(HOST_SCOPE_KEY)
+    options = hub_of(request).options
+    if host is None or host.role != "www" or not redirects(options.download_redirect or "off", entry.is_lfs):
+        return None
+    path = blob_path(entry.sha256)
+    auth_key = hub_of(request).signer.sign(path, options.cdn_url_ttl_seconds)
+    query = urlencode({"auth_key": auth_key, "filename": entry.path.rsplit("/", 1)[-1]}, quote_via=quote)
+    location = f"{request.url.scheme}://{host.sibling('cdn')}{path}?{query}"
+    linked = {"x-linked-etag": f'"{entry.sha256}"', "x-linked-size": str(entry.size)}
+    return Response(status_code=302, headers={"location": location, **linked})
+
+
 async def download(request: Request) -> Response:
-    """GET /api/v1/models/{o}/{n}/repo?Revision=&FilePath= with Range/206/416 (§Op 12, §18.2 item 8)."""
+    """GET /api/v1/models/{o}/{n}/repo?Revision=&FilePath= with Range/206/416 (§Op 12, §18.2 item 8),
+    or a 302 to the CDN under host names (`--download-redirect`, §22.1)."""
     repo = _repo(request)
     query = request.query_params
     path = query.get("FilePath")
@@ -232,25 +283,7 @@ async def download(request: Request) -> Response:
     entry = hub.store.file_entry(head, path) if head else None
     if entry is None:
         raise NotFound(f"file {path!r} not found in {repo.model_id} at {revision}")
-    headers = {
-        "accept-ranges": "bytes",
-        "content-type": "application/octet-stream",
-        "etag": f'"{entry.sha256}"',
-        "x-linked-etag": f'"{entry.sha256}"',
-        "x-linked-size": str(entry.size),
-        "last-modified": formatdate(entry.committed_at, usegmt=True),
-    }
-    try:
-        wanted = parse_range(request.headers.get("range"), entry.size)
-    except _Unsatisfiable:
-        headers["content-range"] = f"bytes */{entry.size}"
-        return Response(b"", status_code=416, headers=headers)
-    start, end, status = 0, entry.size - 1, 200
-    if wanted is not None:
-        (start, end), status = wanted, 206
-        headers["content-range"] = f"bytes {start}-{end}/{entry.size}"
-    headers["content-length"] = str(end - start + 1)
-    return BlobResponse(hub.blobs.path_for(entry.sha256), start, end, status, headers, hub.stats)
+    return _cdn_redirect(request, entry) or blob_answer(request, entry.sha256, entry.size, entry.committed_at)
 
 
 async def lfs_batch(request: Request) -> JSONResponse:
@@ -267,6 +300,9 @@ async def lfs_batch(request: Request) -> JSONResponse:
     if not isinstance(objects, list) or not objects or len(objects) > MAX_BATCH_OBJECTS:
         raise BadRequest(f"objects must be a list of 1 to {MAX_BATCH_OBJECTS} {{oid, size}} entries")
     hub, base = hub_of(request), str(request.base_url).rstrip("/")
+    host: Host | None = request.scope.get(HOST_SCOPE_KEY)
+    if host is not None and host.role == "www":  # under host names blobs go to `lfs.` (§22.1)
+        base = f"{request.url.scheme}://{host.sibling('lfs')}"
     params = request.path_params
     answer = []
     for obj in objects:
@@ -366,8 +402,12 @@ async def blob_put(request: Request) -> JSONResponse:
     """PUT <href>: stream a blob to disk while hashing; verify sha256 and length, then store (§10.4).
 
     The event loop receives; a writer thread hashes and writes (see `_WriterThread`). A size or
-    sha256 mismatch is a 400 and leaves nothing behind; so does a dropped connection.
+    sha256 mismatch is a 400 and leaves nothing behind; so does a dropped connection. On `lfs.` an
+    upload without credentials or write permission is refused first, in that host's words (`host_gate`).
     """
+    refused = lfs_refusal(request)
+    if refused is not None:
+        return refused
     _repo(request, write=True)
     oid = request.path_params["oid"]
     if not is_sha256(oid):

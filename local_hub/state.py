@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_hub.blobs import BlobStore
+from local_hub.cdn import DEFAULT_CDN_URL_TTL, DownloadRedirect, UrlSigner, download_redirect_mode, url_ttl
 from local_hub.clock import IdSource
 from local_hub.fault_rules import FaultTable
+from local_hub.hosts import HostMap, hosts_domain
 from local_hub.hub_files import HubFilesMode
 from local_hub.journal import Journal
 from local_hub.network import NetworkProfile
@@ -40,6 +42,12 @@ class HubOptions:
         network_bytes_per_second: The network profile's bandwidth in each direction; None for unlimited.
         strict: Answer 400 to a query or JSON body no official client sends (`local_hub.dialect`);
             False (`--lenient`) accepts anything the routes can read.
+        tls: Serve HTTPS with a certificate from the data dir's own CA (`local_hub.tls`).
+        hosts: The domain of the hub's three host names (`www.`, `lfs.`, `cdn.`; `local_hub.hosts`),
+            reached through the hub's forward proxy; None serves plain loopback only.
+        download_redirect: Which files a download from `www.` redirects to signed `cdn.` URLs:
+            `off`, `lfs` or `all` (`local_hub.cdn`); None means `lfs` with `hosts`, else `off`.
+        cdn_url_ttl_seconds: How long a signed CDN URL is valid.
     """
 
     data_dir: Path
@@ -56,6 +64,23 @@ class HubOptions:
     network_latency_seconds: float = 0.0
     network_bytes_per_second: float | None = None
     strict: bool = True
+    tls: bool = False
+    hosts: str | None = None
+    download_redirect: DownloadRedirect | None = None
+    cdn_url_ttl_seconds: float = DEFAULT_CDN_URL_TTL
+
+    def __post_init__(self) -> None:
+        if self.hosts is not None:
+            self.hosts = hosts_domain(self.hosts)
+        if self.download_redirect is None:
+            self.download_redirect = "lfs" if self.hosts else "off"
+        self.download_redirect = download_redirect_mode(self.download_redirect)
+        self.cdn_url_ttl_seconds = url_ttl(self.cdn_url_ttl_seconds)
+
+    @property
+    def topology(self) -> bool:
+        """Whether the hub runs in its realistic topology (TLS and/or host names) rather than plain loopback."""
+        return self.tls or self.hosts is not None
 
 
 class Stats:
@@ -75,6 +100,11 @@ class Stats:
             self.blob_puts = 0
             self.commits = 0
             self.download_bytes_sent = 0
+            # The realistic topology's counters: what the forward proxy carried and refused, by host
+            # name, and the CDN's refusals by reason (`bad_signature`, `expired`, `authorization`).
+            self.proxy: Counter[str] = Counter()
+            self.proxy_refused: Counter[str] = Counter()
+            self.cdn_refused: Counter[str] = Counter()
 
     def add(self, name: str, amount: int = 1) -> None:
         """Add to a scalar counter such as `commits` or `blob_bytes_received`."""
@@ -89,9 +119,17 @@ class Stats:
             else:
                 self.statuses[f"{route} {status}"] += 1
 
-    def snapshot(self) -> dict:
-        """A JSON-ready copy."""
+    def count(self, counter: str, key: str) -> None:
+        """One more `key` in the keyed counter `counter` (`proxy`, `proxy_refused`, `cdn_refused`);
+        safe from any thread (the proxy counts from its own)."""
         with self._lock:
+            getattr(self, counter)[key] += 1
+
+    def snapshot(self, topology: bool = False) -> dict:
+        """A JSON-ready copy; with `topology`, also the proxy's and the CDN's counters."""
+        with self._lock:
+            keyed = ("proxy", "proxy_refused", "cdn_refused") if topology else ()
+            extra = {name: dict(getattr(self, name)) for name in keyed}
             return {
                 "requests": dict(self.requests),
                 "statuses": dict(self.statuses),
@@ -100,6 +138,7 @@ class Stats:
                 "blob_puts": self.blob_puts,
                 "commits": self.commits,
                 "download_bytes_sent": self.download_bytes_sent,
+                **extra,
             }
 
 
@@ -124,6 +163,10 @@ class HubState:
         self.faults = FaultTable(seed=options.seed)
         self.network = NetworkProfile(options.network_latency_seconds, options.network_bytes_per_second)
         self.journal = Journal()
+        # Host names (None on plain loopback: requests then carry no host, as before) and the CDN's
+        # signing secret, drawn per process so that no URL outlives the hub that minted it.
+        self.hosts = HostMap(options.hosts) if options.topology else None
+        self.signer = UrlSigner()
         for name, token in options.users.items():
             if options.admin_token is not None and token == options.admin_token:
                 raise ValueError(f"user {name}'s token equals the admin token; pick another admin token")

@@ -33,6 +33,7 @@ for _var in ("MODELSCOPE_API_TOKEN", "MODELSCOPE_ENDPOINT", "MODELSCOPE_DOMAIN",
 
 from local_hub import HubControl  # noqa: E402
 from tests.helpers.hub import ADMIN_TOKEN, RunningHub, start_local_hub  # noqa: E402
+from tests.helpers.topology import TopologyHub, start_topology_hub  # noqa: E402
 
 # The client's back-off, shortened (attempt counts untouched): HubSettings reads these variables.
 FAST_BACKOFF = {
@@ -50,11 +51,24 @@ def hub_process() -> Iterator[RunningHub]:
         yield RunningHub(process.url, HubControl(process.url, ADMIN_TOKEN), tmp / "data", tmp / "hub.log", process)
 
 
+@pytest.fixture(scope="session")
+def topology_process() -> Iterator[TopologyHub]:
+    """One local_hub in the realistic topology (`--tls --hosts hub.test`: TLS, a proxy, www/lfs/cdn) for the
+    session, started on first use."""
+    hub = start_topology_hub(Path(tempfile.mkdtemp(prefix="topology-", dir=_HOME)))
+    yield hub
+    hub.stop()
+
+
 # When the hub writes its own `.gitattributes` is not known (local_hub/hub_files.py), so the publish,
 # download, publish-flow and SDK-compatibility tests run once per mode; the others see a hub that writes
 # none (their subject is not the hub's own files, and their exact trees and histories stay simple).
 HUB_FILE_MODES = ("on-create", "on-first-commit", "off")
 EVERY_MODE = ("push", "download", "compat", "test_publish_flow.py")  # folders, and single modules
+# Which downloads the real hub redirects to its CDN is not known either, so the SDK-compatibility tests
+# also run in the topology, once per `--download-redirect` mode (tests/topology covers our client and flows).
+DOWNLOAD_REDIRECT_MODES = ("off", "lfs", "all")
+IN_THE_TOPOLOGY = ("test_sdk_against_local_hub.py",)
 
 
 # Under pytest-xdist (`-n N`) a worker takes whole scopes: a test module, so that its module-scoped fixtures
@@ -95,15 +109,27 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path = Path(metafunc.definition.path)
     if "hub" in metafunc.fixturenames and {path.parent.name, path.name} & set(EVERY_MODE):
-        metafunc.parametrize("hub", HUB_FILE_MODES, indirect=True, ids=[f"gitattributes-{m}" for m in HUB_FILE_MODES])
+        modes = [f"gitattributes-{m}" for m in HUB_FILE_MODES]
+        if path.name in IN_THE_TOPOLOGY:
+            modes += [f"topology-redirect-{m}" for m in DOWNLOAD_REDIRECT_MODES]
+        metafunc.parametrize("hub", modes, indirect=True, ids=modes)
 
 
 @pytest.fixture
 def hub(hub_process: RunningHub, request: pytest.FixtureRequest) -> RunningHub:
     """The session hub with a clean slate: no repos, no faults, zeroed counters, and the hub's own
-    `.gitattributes` in the mode the test is parametrized with (`off` when it is not)."""
+    `.gitattributes` in the mode the test is parametrized with (`gitattributes-off` when it is not); or,
+    for a `topology-redirect-<mode>` parameter, the session's topology hub with a clean slate, redirecting
+    downloads in that mode and writing its `.gitattributes` when a repo is created."""
+    param = getattr(request, "param", "gitattributes-off")
+    if param.startswith("topology-redirect-"):
+        topology: TopologyHub = request.getfixturevalue("topology_process")
+        topology.control.reset(state=True)
+        mode = param.removeprefix("topology-redirect-")
+        topology.control.configure(gitattributes="on-create", download_redirect=mode, cdn_url_ttl_seconds=1800)
+        return topology
     hub_process.control.reset(state=True)
-    hub_process.control.configure(gitattributes=getattr(request, "param", "off"))
+    hub_process.control.configure(gitattributes=param.removeprefix("gitattributes-"))
     return hub_process
 
 

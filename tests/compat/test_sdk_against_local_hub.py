@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.helpers.folders import tree_of
 from tests.helpers.hub import RunningHub, hub_own_files
@@ -104,7 +103,7 @@ def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
 
 def test_login_returns_the_git_token_and_survives_into_a_second_process(hub, tmp_path):
     token = hub.tokens["alice"]
-    wire = requests.post(f"{hub.url}/api/v1/login", json={"AccessToken": token}, timeout=10).json()["Data"]
+    wire = hub.http().post(f"{hub.url}/api/v1/login", json={"AccessToken": token}, timeout=10).json()["Data"]
 
     first = sdk(
         hub,

@@ -27,6 +27,7 @@ from tests.helpers.clients import make_client
 from tests.helpers.folders import make_folder
 from tests.helpers.hub import RunningHub
 from tests.helpers.sdk import run_sdk, sdk_env
+from tests.helpers.topology import CDN, LFS, WWW, TopologyHub
 
 pytestmark = pytest.mark.compat
 
@@ -173,6 +174,7 @@ def differences(sdk: list[dict[str, Any]], ours: list[dict[str, Any]]) -> dict[t
 
 
 def run_sdk_scenario(hub: RunningHub, tmp_path: Path) -> list[dict[str, Any]]:
+    """The SDK's scenario (through the hub's proxy and CA, when it has them); returns the journal."""
     v1, v2 = folders(tmp_path / "sdk")
     params = {"token": hub.tokens["alice"], "model": SDK_MODEL, "v1": str(v1), "v2": str(v2)}
     params["cache"] = str(tmp_path / "sdk-download")
@@ -182,6 +184,7 @@ def run_sdk_scenario(hub: RunningHub, tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def run_our_scenario(hub: RunningHub, tmp_path: Path) -> list[dict[str, Any]]:
+    """Our client's scenario (its network variables read from the environment); returns the journal."""
     v1, v2 = folders(tmp_path / "ours")
     with make_client(hub) as client:
         client.login()
@@ -211,6 +214,45 @@ def test_our_client_sends_what_the_sdk_sends(dialect_hub: RunningHub, tmp_path: 
     shared = set(signatures(sdk)) & set(signatures(ours))
     steps = {"login", "create_model", "lfs_batch", "blob_put", "commit", "create_tag", "list_models", "revisions"}
     assert steps | {"repo_files", "download"} <= shared
+
+
+# Where we send fewer credential headers than SDK 1.40 to a (route, host), and why. The test fails on a
+# difference missing here, on an entry that no longer differs, and on any place we send more than the SDK.
+STRICTER_CREDENTIALS: dict[tuple[str, str], str] = {}
+CREDENTIALS = frozenset({"authorization", "cookie"})
+
+
+def credentials_sent(entries: list[dict[str, Any]]) -> dict[tuple[str, str], frozenset[str]]:
+    """(route, host) -> every credential header name any of its requests carried."""
+    found: dict[tuple[str, str], frozenset[str]] = {}
+    for entry in entries:
+        key = (entry["route"], entry["host"])
+        found[key] = found.get(key, frozenset()) | (frozenset(entry["headers"]) & CREDENTIALS)
+    return found
+
+
+def test_in_the_hubs_network_our_credentials_go_where_the_sdks_go_or_fewer_places(
+    topology_process: TopologyHub, tmp_path: Path
+) -> None:
+    """The same scenario through the proxy, over TLS, with uploads on lfs. and every download redirected to
+    the CDN: per route and host, the credential headers we send are the SDK's or fewer, never more."""
+    hub = topology_process
+    hub.control.reset(state=True)
+    hub.control.configure(gitattributes="off", strict=True, download_redirect="all", cdn_url_ttl_seconds=1800)
+    sdk = credentials_sent(run_sdk_scenario(hub, tmp_path))
+    hub.control.clear_journal()
+    with pytest.MonkeyPatch.context() as env:  # our client reads the variables the SDK's requests reads
+        for name, value in hub.client_env().items():
+            env.setenv(name, value)
+        ours = credentials_sent(run_our_scenario(hub, tmp_path))
+    shared = set(sdk) & set(ours)
+    assert {("blob_put", LFS), ("download", WWW), ("cdn_download", CDN), ("commit", WWW)} <= shared
+    more = {key: sorted(ours[key] - sdk[key]) for key in shared if ours[key] - sdk[key]}
+    assert not more, f"we send credentials the SDK does not: {more}"
+    fewer = {key for key in shared if sdk[key] - ours[key]}
+    assert fewer == set(STRICTER_CREDENTIALS), {key: sorted(sdk[key] - ours[key]) for key in fewer}
+    assert ours[("cdn_download", CDN)] == frozenset() == sdk[("cdn_download", CDN)]
+    assert ours[("blob_put", LFS)] == CREDENTIALS
 
 
 def test_the_seeds_dropped_operations_send_the_old_sdks_shapes(dialect_hub: RunningHub, tmp_path: Path) -> None:

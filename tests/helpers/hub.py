@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from local_hub import HubControl
 from local_hub.hub_files import GITATTRIBUTES, GITATTRIBUTES_PATH
 from local_hub.process import LocalHubProcess
@@ -46,6 +48,17 @@ class RunningHub:
     log_file: Path
     process: LocalHubProcess = field(repr=False)
     tokens: dict[str, str] = field(default_factory=lambda: dict(TOKENS), repr=False)
+
+    def client_env(self) -> dict[str, str]:
+        """The variables a user sets to reach this hub with requests (and so the official SDK, and us):
+        none on plain loopback; a proxy and a CA bundle in the topology (tests/helpers/topology.py)."""
+        return {}
+
+    def http(self) -> requests.Session:
+        """A plain requests session that reaches this hub (for a test's own raw requests)."""
+        session = requests.Session()
+        session.trust_env = False
+        return session
 
 
 def start_local_hub(tmp: Path, *extra: str) -> LocalHubProcess:

@@ -34,13 +34,23 @@ print(json.dumps(files))
 """
 
 
+# Variables of the test process that would change how requests reaches a hub: a hub's own `client_env()` sets
+# what it needs (a proxy and a CA in the topology), and nothing else leaks in.
+NETWORK_VARIABLES = (
+    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
+    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+)  # fmt: skip
+
+
 def sdk_env(hub: Any, tmp_path: Path, token: str | None = None) -> dict[str, str]:
-    """Environment for running the official SDK against `hub` in a subprocess."""
-    env = dict(
-        os.environ,
+    """Environment for running the official SDK against `hub` in a subprocess (through its proxy, with its
+    CA, when it has them)."""
+    env = {k: v for k, v in os.environ.items() if k not in NETWORK_VARIABLES}
+    env.update(
         MODELSCOPE_ENDPOINT=hub.url,
         MODELSCOPE_HOME=str(tmp_path / "ms-home"),
         MODELSCOPE_CACHE=str(tmp_path / "ms-cache"),
+        **hub.client_env(),
     )
     if token:
         env["MODELSCOPE_API_TOKEN"] = token
