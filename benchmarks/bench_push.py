@@ -19,7 +19,14 @@ interleaved, round after round (`--rounds`, median reported):
 9. ours cold through the `push_model` task, called inside a flow as a flow would (Prefect's ephemeral
    server starts before "go"; a fresh hash cache);
 10. ours download: `HubClient.download_model` of the published model into an empty folder (run right
-    after case 1, while every blob of it is on the hub).
+    after case 1, while every blob of it is on the hub);
+11. sdk download: the official SDK's `snapshot_download` of the same model into an empty cache (right
+    after case 10).
+
+`--hosts` runs local_hub in the real hub's network shape (`--tls --hosts hub.test`): every client reaches
+`https://www.hub.test` through local_hub's forward proxy with its CA, as a user behind a company proxy
+does (`HTTPS_PROXY`, `REQUESTS_CA_BUNDLE`), uploads go to `lfs.` and downloads are redirected to signed
+`cdn.` URLs (`--download-redirect lfs`: the big files).
 
 `--network-latency SECONDS` and `--network-bandwidth BYTES_PER_SECOND` put local_hub's network profile
 in front of every request (`PUT /_local_hub/network`): the latency a real hub adds to each request, and
@@ -53,6 +60,10 @@ Usage:
     python3 dev.py bench push                      # 2 GiB folder, 3 rounds (a minute or two)
     python3 dev.py bench push --big-files 2 --big-mib 32 --small-files 20 --rounds 1   # a quick run
     python3 dev.py bench push --network-latency 0.03 --network-bandwidth 100e6   # a real link's profile
+    python3 dev.py bench push --hosts --network-latency 0.03 --network-bandwidth 100e6   # and its TLS, proxy, CDN
+
+Verdicts that compare two clients are printed from the runs' spreads: "met" only when every run of ours
+beat every run of the other, "NOT met" when every run lost, otherwise "parity" (the spreads overlap).
 """
 
 from __future__ import annotations
@@ -81,6 +92,7 @@ import requests  # noqa: E402
 
 from benchmarks.bench_local_hub import ADMIN, TOKEN, USER, Server, load_average, write_random  # noqa: E402
 from local_hub import HubControl  # noqa: E402
+from local_hub.process import LocalHubProcess  # noqa: E402
 
 MIB = 1 << 20
 PIECE = 8 << 20  # the changed file gets a new first piece of this size
@@ -141,8 +153,9 @@ class BigBlocks(HTTPAdapter):
         kwargs["blocksize"] = 1 << 20
         super().init_poolmanager(*args, **kwargs)
 
-http = requests.Session()
-http.mount("http://", BigBlocks(pool_maxsize=max(16, P["workers"])))
+http = requests.Session()  # reads HTTPS_PROXY and REQUESTS_CA_BUNDLE under --hosts, as any requests user
+for scheme in ("http://", "https://"):
+    http.mount(scheme, BigBlocks(pool_maxsize=max(16, P["workers"])))
 http.headers["Authorization"] = "Bearer " + P["token"]
 ready()
 started, cpu = time.perf_counter(), time.process_time()
@@ -211,6 +224,19 @@ print(json.dumps({"wall": time.perf_counter() - started, "op_cpu": time.process_
                   "bytes_downloaded": result.bytes_downloaded, "hwm_kib": vm_hwm_kib()}))
 """
 
+# The SDK's cold mirror of the same model (its own cache folder, fresh per round).
+SDK_DOWNLOAD = """
+import json, os, time
+P = json.loads(os.environ["BENCH_PARAMS"])
+from modelscope.hub.snapshot_download import snapshot_download
+ready()
+started, cpu = time.perf_counter(), time.process_time()
+path = snapshot_download(P["model_id"], cache_dir=P["dest"])
+size = sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names)
+print(json.dumps({"wall": time.perf_counter() - started, "op_cpu": time.process_time() - cpu,
+                  "bytes_downloaded": size, "hwm_kib": vm_hwm_kib()}))
+"""
+
 CASES = (
     "ours cold",
     "sdk cold",
@@ -222,6 +248,7 @@ CASES = (
     "floor: sha256 pass + plain PUTs",
     "ours cold through the push_model task",
     "ours download (cold mirror)",
+    "sdk download (cold snapshot_download)",
 )
 
 
@@ -276,9 +303,37 @@ def make_folder(path: Path, big_files: int, big_mib: int, small_files: int) -> F
 class Hub(Server):
     """bench_local_hub's `Server`, plus its control plane, its CPU time and blob removal."""
 
+    @classmethod
+    def start_with_hosts(cls, data_dir: Path, fsync: bool) -> Hub:
+        """local_hub in the real hub's network shape: TLS, its proxy, www./lfs./cdn. (downloads redirected)."""
+        log_file = data_dir.parent / f"{data_dir.name}.log"
+        hub = LocalHubProcess.start(
+            data_dir, users={USER: TOKEN}, admin_token=ADMIN, log_file=log_file, fsync=fsync, tls=True, hosts="hub.test"
+        )
+        return cls(hub)
+
     @cached_property
     def control(self) -> HubControl:
-        return HubControl(self.url, ADMIN)
+        return HubControl(self.hub.listen_url, ADMIN, ca_bundle=self.hub.ca_bundle)
+
+    def client_env(self) -> dict[str, str]:
+        """What a user behind a proxy sets: the proxy and the CA (none on plain loopback)."""
+        if self.hub.proxy is None:
+            return {}
+        return {
+            "HTTPS_PROXY": self.hub.proxy,
+            "REQUESTS_CA_BUNDLE": str(self.hub.ca_bundle),
+            "NO_PROXY": "127.0.0.1,localhost",  # the task case's ephemeral Prefect server stays direct
+        }
+
+    def http(self) -> requests.Session:
+        """A requests session that reaches the hub (through its proxy, trusting its CA, under --hosts)."""
+        session = requests.Session()
+        session.trust_env = False
+        if self.hub.proxy is not None:
+            session.proxies = {"https": self.hub.proxy}
+            session.verify = str(self.hub.ca_bundle)
+        return session
 
     def cpu_seconds(self) -> tuple[float, float]:
         """utime + stime, and stime alone, of the server process so far."""
@@ -378,8 +433,21 @@ def print_results(results: dict[str, list[Run]]) -> None:
         )
 
 
+def faster(ours: list[Run], theirs: list[Run]) -> tuple[str, bool | None]:
+    """Ours against another client, from the runs' spreads: the median ratio (theirs / ours) and a verdict:
+    True when every run of ours beat every run of theirs, False when every one lost, None (parity) when the
+    spreads overlap, where a difference of medians is no finding."""
+    ours_walls, their_walls = [r.wall for r in ours], [r.wall for r in theirs]
+    ratio = statistics.median(their_walls) / statistics.median(ours_walls)
+    if max(ours_walls) < min(their_walls):
+        return f"{ratio:.2f}x", True
+    if min(ours_walls) > max(their_walls):
+        return f"{ratio:.2f}x", False
+    return f"{ratio:.2f}x", None
+
+
 def print_targets(results: dict[str, list[Run]], total_bytes: int, bandwidth: float | None) -> None:
-    """The targets, each with its measured median (and whether it is met)."""
+    """The targets, each with its measured median and a verdict computed here from the runs."""
 
     def wall(case: int) -> float:
         return median(results[CASES[case]], lambda r: r.wall)
@@ -387,15 +455,18 @@ def print_targets(results: dict[str, list[Run]], total_bytes: int, bandwidth: fl
     def op_cpu(case: int) -> float:
         return median(results[CASES[case]], lambda r: r.extra["op_cpu"])
 
-    ours_cold, sdk_cold, wire, task, download = wall(0), wall(1), wall(2), wall(8), wall(9)
+    ours_cold, wire, task, download = wall(0), wall(2), wall(8), wall(9)
     unchanged = results[CASES[3]]
     one, alone = wall(4), wall(6)
     ours_rss = max(r.rss_mib for i in (0, 3, 4) for r in results[CASES[i]])
     unchanged_bytes = max(r.blob_bytes for r in unchanged)
     unchanged_commits = max(r.commits for r in unchanged)
     floor_cpu = op_cpu(7)
+    cold, cold_verdict = faster(results[CASES[0]], results[CASES[1]])
+    fetch, fetch_verdict = faster(results[CASES[9]], results[CASES[10]])
     rows = [
-        ("cold: ours no slower than the SDK", f"{sdk_cold / ours_cold:.2f}x", ours_cold <= sdk_cold),
+        ("cold: ours no slower than the SDK (SDK / ours)", cold, cold_verdict is not False),
+        ("download: ours no slower than the SDK (SDK / ours)", fetch, fetch_verdict is not False),
         ("cold: ours / wire limit", f"{ours_cold / wire:.2f}x", None),
         ("cold: CPU in the call / floor <= 1.15x", f"{op_cpu(0) / floor_cpu:.2f}x", op_cpu(0) / floor_cpu <= 1.15),
         ("cold: through the task / the engine", f"{task / ours_cold:.2f}x", None),
@@ -406,16 +477,20 @@ def print_targets(results: dict[str, list[Run]], total_bytes: int, bandwidth: fl
     ]
     if bandwidth:
         link = total_bytes / bandwidth  # the bytes alone over the link, before any latency
-        rows[1:1] = [
+        rows[2:2] = [
             ("link time (bytes / bandwidth)", f"{link:.2f} s", None),
             ("cold: ours / link time <= 1.1x", f"{ours_cold / link:.2f}x", ours_cold / link <= 1.1),
-            ("cold: SDK / link time", f"{sdk_cold / link:.2f}x", None),
+            ("cold: SDK / link time", f"{wall(1) / link:.2f}x", None),
             ("download: ours / link time <= 1.1x", f"{download / link:.2f}x", download / link <= 1.1),
+            ("download: SDK / link time", f"{wall(10) / link:.2f}x", None),
         ]
-    print(f"\n{'target':<44} {'measured':>12}  met")
-    print("-" * 62)
+    print(f"\n{'target':<52} {'measured':>12}  met")
+    print("-" * 70)
     for target, measured, met in rows:
-        print(f"{target:<44} {measured:>12}  {'-' if met is None else 'yes' if met else 'NO'}")
+        print(f"{target:<52} {measured:>12}  {'-' if met is None else 'yes' if met else 'NO'}")
+    for label, verdict in (("cold publish", cold_verdict), ("download", fetch_verdict)):
+        said = {True: "ours faster in every run", False: "ours slower in every run", None: "parity (spreads overlap)"}
+        print(f"{label}, ours vs the SDK: {said[verdict]}")
     print(f"floor CPU (sha256 pass + plain PUTs, in the call): {floor_cpu:.2f} s; ours: {op_cpu(0):.2f} s")
 
 
@@ -436,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--network-bandwidth", type=float, help="bytes per second of local_hub's one shared link (e.g. 100e6)"
     )
+    parser.add_argument(
+        "--hosts", action="store_true", help="the real hub's network shape: TLS, a proxy, www./lfs./cdn. hosts"
+    )
     args = parser.parse_args(argv)
     if args.big_files < 1 or args.big_mib < 9 or args.rounds < 1:
         parser.error("need at least one big file of at least 9 MiB and one round")
@@ -452,12 +530,19 @@ def main(argv: list[str] | None = None) -> int:
             f"files ({folder.small_bytes / MIB:.1f} MiB), {folder.total / MIB:.0f} MiB, "
             f"written in {time.perf_counter() - started:.1f}s"
         )
-        hub = server = Hub.start(work / "hub", args.fsync)  # `server` for the closures below: never None
+        start = Hub.start_with_hosts if args.hosts else Hub.start
+        hub = server = start(work / "hub", args.fsync)  # `server` for the closures below: never None
         if args.network_latency or args.network_bandwidth:
             hub.control.set_network(args.network_latency, args.network_bandwidth)
         logs = work / "logs"
         logs.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELSCOPE_", "PREFECT_API"))}
+        network = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MODELSCOPE_", "PREFECT_API")) and k.upper() not in network
+        }
+        env.update(hub.client_env())
         env.update(
             MODELSCOPE_ENDPOINT=hub.url,
             MODELSCOPE_HOME=str(work / "ms-home"),
@@ -467,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         base = {"url": hub.url, "token": TOKEN, "folder": str(folder.path), "workers": workers}
         wire_model = f"{USER}/wire"  # the wire cases negotiate hrefs in a repo of their own
-        created = requests.post(
+        created = hub.http().post(
             f"{hub.url}/api/v1/models",
             json={"Path": USER, "Name": wire_model.split("/")[1], "Visibility": 5},
             headers={"Authorization": f"Bearer {TOKEN}"},
@@ -479,7 +564,9 @@ def main(argv: list[str] | None = None) -> int:
         changed_path = folder.big[0][1]
         sdk_workers = min(8, (os.cpu_count() or 4) + 4)  # the SDK's default (MODELSCOPE_UPLOAD_MAX_CONCURRENT_WORKERS)
         print(
-            f"local_hub: {hub.url} ({'fsync' if args.fsync else 'no fsync'}); upload workers: ours and wire "
+            f"local_hub: {hub.url} ({'fsync' if args.fsync else 'no fsync'}"
+            f"{', TLS through its proxy, downloads redirected to cdn.' if args.hosts else ''}); "
+            "upload workers: ours and wire "
             f"{workers}, SDK {sdk_workers} (its default); network: {hub.control.network()}"
         )
         print(f"load average before: {load_average()} ({os.cpu_count()} CPUs, shared by clients and local_hub)")
@@ -505,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
             dest = work / f"download-r{number}"
             try:
                 measure(9, DOWNLOAD, {**base, "model_id": ours["model_id"], "dest": str(dest)})
+            finally:
+                shutil.rmtree(dest, ignore_errors=True)
+            try:
+                measure(10, SDK_DOWNLOAD, {**base, "model_id": ours["model_id"], "dest": str(dest)})
             finally:
                 shutil.rmtree(dest, ignore_errors=True)
             measure(1, SDK, sdk, server.drop_blobs)
