@@ -25,6 +25,8 @@ CASES = {
     "from hub_tasks import push_model": "from hub_tasks import push_model",
     "import prefect (reference)": "import prefect",
 }
+# The target of the plain client's import, judged on the median and on the slowest round.
+CLIENT_TARGET_SECONDS = 0.5
 PROBE = "import time, sys\nstarted = time.perf_counter()\n{statement}\nprint(time.perf_counter() - started)\n"
 
 
@@ -57,6 +59,16 @@ def main() -> None:
     print("|---|---|---|")
     for name, values in times.items():
         print(f"| `{name}` | {statistics.median(values):.3f} | {min(values):.3f}–{max(values):.3f} |")
+    client = times["from hub_tasks import HubClient"]
+    median, slowest = statistics.median(client), max(client)
+    verdict = "met" if median <= CLIENT_TARGET_SECONDS else "NOT met"
+    print(
+        f"\ntarget: `from hub_tasks import HubClient` <= {CLIENT_TARGET_SECONDS} s: median {median:.3f} s "
+        f"({verdict}); slowest round {slowest:.3f} s"
+    )
+    check = "import sys; from hub_tasks import HubClient; print(any(m.startswith('prefect') for m in sys.modules))"
+    imported = subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, capture_output=True, text=True)
+    print(f"a plain client script imports Prefect: {imported.stdout.strip()} (target: False)")
 
 
 if __name__ == "__main__":

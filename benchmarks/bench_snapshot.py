@@ -16,9 +16,16 @@ the spread.
 Cases (`--cases`, default all):
 - latency:  30 ms per request, 1,000 models, SDK loop and ours side by side (target: ours <= 0.1x SDK)
 - latency10k: 30 ms per request, 10,000 models, ours only (target: <= 60 s; the SDK loop would take ~6 min)
-- loopback: no added latency, 1,000 and 2,000 models, SDK loop and ours (target: ours at 2,000 <= 2.2x at 1,000)
+- loopback: no added latency, 1,000 and 2,000 models, SDK loop and ours (target: ours at 2,000 <= 2.2x at 1,000,
+  counted net of Prefect's fixed cost per flow run, the empty flow's median, which is the same at both sizes)
+- hosts: 30 ms per request, 1,000 models, through the real hub's network shape (local_hub `--tls --hosts`:
+  TLS, its forward proxy, reached with `HTTPS_PROXY` and `REQUESTS_CA_BUNDLE` as a user behind a proxy does),
+  SDK loop and ours side by side (target: ours <= 0.1x SDK, as on the plain link)
 
-Or a custom case: `--models 1000 2000 --latency 0.03 [--no-sdk]`.
+Or a custom case: `--models 1000 2000 --latency 0.03 [--no-sdk] [--hosts]`.
+
+Every verdict is computed from the runs: a run that did not complete, or that read another number of models
+than were seeded, makes its case's targets "NOT met" whatever its time.
 
 Whether the hub's revision listing names each ref's commit is undocumented; `--listing
 without-commit-ids` starts local_hub with --no-revision-commit-ids (1 + one `commits` call per ref).
@@ -96,17 +103,19 @@ creds = ModelScopeCredentials(token=os.environ["TOKEN"], endpoint=os.environ["EN
 kwargs = {"task_runner": os.environ["RUNNER"]} if os.environ["RUNNER"] != "thread" else {}
 if os.environ["CONCURRENCY"]:
     kwargs["max_concurrency"] = int(os.environ["CONCURRENCY"])
-times, states = [], []
+times, states, models = [], [], []
 for i in range(int(os.environ["REPEAT"])):
     began = time.perf_counter()
     state = snapshot_revisions([os.environ["OWNER"]], snapshot_dir=f"{os.environ['SNAPDIR']}/{i}",
                                modelscope_credentials=creds, return_state=True, **kwargs)
     times.append(time.perf_counter() - began)
     states.append(state.type.value)
+    result = state.result(raise_on_failure=False)
+    models.append(getattr(result, "models", 0))  # how many models the snapshot read (0 when it failed)
     if not state.is_completed():
         print(state.message, file=sys.stderr)
 print(json.dumps({"flow_seconds": times, "empty_flow_seconds": empty, "process_seconds": time.perf_counter() - started,
-                  "ready_seconds": ready - started, "state": ",".join(sorted(set(states)))}))
+                  "ready_seconds": ready - started, "states": states, "models": models}))
 """
 
 
@@ -118,12 +127,14 @@ class Case:
     models: int
     latency: float
     sdk: bool
+    hosts: bool = False
 
 
 CASES = {
     "latency": [Case("latency", 1000, 0.03, sdk=True)],
     "latency10k": [Case("latency10k", 10_000, 0.03, sdk=False)],
     "loopback": [Case("loopback", 1000, 0.0, sdk=True), Case("loopback", 2000, 0.0, sdk=True)],
+    "hosts": [Case("hosts", 1000, 0.03, sdk=True, hosts=True)],
 }
 
 
@@ -142,12 +153,30 @@ def seed(data_dir: Path, count: int) -> None:
             store.create_tag(repo, tag, "master")
 
 
-def start_hub(data_dir: Path, latency: float, listing: str) -> LocalHubProcess:
-    """local_hub on the seeded data, without fsync (the benchmark reads; it writes nothing worth keeping)."""
+def start_hub(data_dir: Path, latency: float, listing: str, hosts: bool) -> LocalHubProcess:
+    """local_hub on the seeded data, without fsync (the benchmark reads; it writes nothing worth keeping); with
+    `hosts`, in the real hub's network shape (TLS, its proxy, www./lfs./cdn. hosts)."""
     extra = ["--network-latency", str(latency)] if latency else []
     if listing == "without-commit-ids":
         extra.append("--no-revision-commit-ids")
-    return LocalHubProcess.start(data_dir, users={OWNER: TOKEN}, log_file=data_dir / "access.log", extra_args=extra)
+    return LocalHubProcess.start(
+        data_dir,
+        users={OWNER: TOKEN},
+        log_file=data_dir / "access.log",
+        extra_args=extra,
+        tls=hosts,
+        hosts="hub.test" if hosts else None,
+    )
+
+
+def network_env(hub: LocalHubProcess) -> dict[str, str]:
+    """The environment of a user who reaches `hub`: its proxy and CA under `--hosts`, and nothing else that
+    would steer requests (the ephemeral Prefect server on 127.0.0.1 stays direct)."""
+    names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
+    if hub.proxy is not None:
+        env.update(HTTPS_PROXY=hub.proxy, REQUESTS_CA_BUNDLE=str(hub.ca_bundle), NO_PROXY="127.0.0.1,localhost")
+    return env
 
 
 def run(script: str, env: dict[str, str]) -> dict:
@@ -159,10 +188,10 @@ def run(script: str, env: dict[str, str]) -> dict:
 
 def measure(case: Case, data: Path, tmp: str, args: argparse.Namespace) -> dict:
     """The SDK loop (when the case has it), then our flow, against one hub started for the case."""
-    hub = start_hub(data, case.latency, args.listing)
+    hub = start_hub(data, case.latency, args.listing, case.hosts)
     load_before = os.getloadavg()
     try:
-        base = {**os.environ, "OWNER": OWNER, "TOKEN": TOKEN, "ENDPOINT": hub.url, "REPEAT": str(args.repeat)}
+        base = {**network_env(hub), "OWNER": OWNER, "TOKEN": TOKEN, "ENDPOINT": hub.url, "REPEAT": str(args.repeat)}
         sdk = {}
         if case.sdk:
             sdk = run(
@@ -196,8 +225,18 @@ def spread(values: list[float]) -> str:
     return f"{min(values):.2f}-{max(values):.2f}"
 
 
+def complete(ours: dict, models: int) -> str | None:
+    """Why a case's runs of ours cannot be judged (a run not completed, or another number of models read), else
+    None."""
+    if any(state != "COMPLETED" for state in ours["states"]):
+        return f"runs ended {ours['states']}"
+    if any(read != models for read in ours["models"]):
+        return f"read {ours['models']} of {models} models"
+    return None
+
+
 def report(results: list[dict], args: argparse.Namespace) -> None:
-    """The table, then each target with its verdict."""
+    """The table, then each target with its verdict, computed from the runs (their states and model counts)."""
     print(
         f"\nsnapshot of N models x (2 branches + 3 tags), local_hub in its own process, runner={args.runner}, "
         f"max_concurrency={args.concurrency or 'default'}, listing {args.listing}, {args.repeat} timed runs each "
@@ -205,32 +244,52 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     )
     print(
         f"{'case':>10} {'models':>7} {'latency':>8} {'sdk loop s':>11} {'spread':>12} {'ours s':>7} "
-        f"{'spread':>11} {'ours/sdk':>9} {'empty flow s':>13} {'load':>11} {'state':>10}"
+        f"{'spread':>11} {'ours/sdk':>9} {'empty flow s':>13} {'load':>11} {'read':>6}"
     )
-    medians: dict[tuple[str, int], float] = {}
+    medians: dict[tuple[str, int], tuple[float, float, str | None]] = {}
     for r in results:
         case, sdk, ours = r["case"], r["sdk"], r["ours"]
-        ours_s = statistics.median(ours["flow_seconds"])
-        medians[case.name, case.models] = ours_s
+        ours_s, empty_s = statistics.median(ours["flow_seconds"]), statistics.median(ours["empty_flow_seconds"])
+        problem = complete(ours, case.models)
+        if sdk and sdk["models"] != case.models:
+            problem = f"the SDK loop read {sdk['models']} of {case.models} models"
+        medians[case.name, case.models] = (ours_s, empty_s, problem)
         sdk_s = statistics.median(sdk["seconds"]) if sdk else None
         print(
             f"{case.name:>10} {case.models:>7} {case.latency * 1000:>6.0f}ms "
             f"{f'{sdk_s:.2f}' if sdk_s else '-':>11} {spread(sdk['seconds']) if sdk else '-':>12} "
             f"{ours_s:>7.2f} {spread(ours['flow_seconds']):>11} {f'{ours_s / sdk_s:.3f}' if sdk_s else '-':>9} "
-            f"{statistics.median(ours['empty_flow_seconds']):>13.2f} "
-            f"{r['load'][0][0]:>5.2f}/{r['load'][1][0]:<5.2f} {ours['state']:>10}"
+            f"{empty_s:>13.2f} {r['load'][0][0]:>5.2f}/{r['load'][1][0]:<5.2f} {min(ours['models']):>6}"
         )
+        if problem:
+            print(f"  every target of this case: NOT met ({problem})")
+            continue
         if sdk_s and case.latency:
-            verdict = "met" if ours_s <= 0.1 * sdk_s else "NOT met"
-            print(f"  target ours <= 0.1x sdk at {case.models} models: {ours_s / sdk_s:.3f}x ({verdict})")
+            verdict = "met" if max(ours["flow_seconds"]) <= 0.1 * min(sdk["seconds"]) else "NOT met"
+            print(f"  target ours <= 0.1x sdk at {case.models} models (every run): {ours_s / sdk_s:.3f}x ({verdict})")
         if case.models >= 10_000:
-            print(f"  target <= 60 s at {case.models} models: {ours_s:.1f} s ({'met' if ours_s <= 60 else 'NOT met'})")
+            slowest = max(ours["flow_seconds"])
+            print(f"  target <= 60 s at {case.models} models (slowest run): {slowest:.1f} s "
+                  f"({'met' if slowest <= 60 else 'NOT met'})")  # fmt: skip
     for name in dict.fromkeys(n for n, _ in medians):
         counts = sorted(m for n, m in medians if n == name)
-        if len(counts) >= 2:
-            scale = medians[name, counts[-1]] / medians[name, counts[0]]
-            verdict = "met" if scale <= 2.2 else "NOT met"
-            print(f"  {name}: ours at {counts[-1]} / at {counts[0]} models: {scale:.2f}x (target <= 2.2x: {verdict})")
+        if len(counts) < 2:
+            continue
+        (small, small_empty, small_problem), (big, big_empty, big_problem) = (
+            medians[name, counts[0]], medians[name, counts[-1]]
+        )  # fmt: skip
+        if small_problem or big_problem:
+            print(f"  {name}: scaling NOT met (a run failed or read too few models)")
+            continue
+        # Prefect's own cost per flow run (the empty flow) is the same at both sizes: the scaling of the
+        # snapshot's work is the ratio net of it.
+        fixed = statistics.median([small_empty, big_empty])
+        raw, net = big / small, (big - fixed) / (small - fixed)
+        verdict = "met" if net <= 2.2 else "NOT met"
+        print(
+            f"  {name}: ours at {counts[-1]} / at {counts[0]} models: {raw:.2f}x as timed; net of the {fixed:.2f} s "
+            f"fixed cost per flow run: {net:.2f}x (target <= 2.2x: {verdict})"
+        )
 
 
 def main() -> None:
@@ -239,13 +298,14 @@ def main() -> None:
     parser.add_argument("--models", type=int, nargs="+", help="a custom case instead of --cases")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request for --models")
     parser.add_argument("--no-sdk", action="store_true", help="skip the SDK loop in a custom case")
+    parser.add_argument("--hosts", action="store_true", help="a custom case in the real hub's network shape")
     parser.add_argument("--concurrency", type=int, default=None, help="max_concurrency (default: the flow's)")
     parser.add_argument("--runner", default="thread", help="thread, or dask (needs the dask extra)")
     parser.add_argument("--listing", choices=["with-commit-ids", "without-commit-ids"], default="with-commit-ids")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (median and spread reported)")
     args = parser.parse_args()
     if args.models:
-        cases = [Case("custom", n, args.latency, sdk=not args.no_sdk) for n in args.models]
+        cases = [Case("custom", n, args.latency, sdk=not args.no_sdk, hosts=args.hosts) for n in args.models]
     else:
         cases = [case for name in (args.cases or list(CASES)) for case in CASES[name]]
     results = []
