@@ -15,6 +15,7 @@ from local_hub import routes_admin as admin
 from local_hub import routes_cdn as cdn
 from local_hub import routes_git as git
 from local_hub import routes_models as models
+from local_hub import routes_pages as pages
 from local_hub import routes_repo as repo
 from local_hub.cdn import CDN_PREFIX
 from local_hub.envelope import error_response
@@ -52,6 +53,7 @@ ROUTES = [
     Route("/api/v1/repos/internalAccelerationInfo", repo.acceleration_info, methods=["GET"], name="acceleration_info"),
     Route("/api/v1/datasets", repo.not_emulated, methods=["GET", "POST", "PUT"], name="datasets"),
     Route("/api/v1/datasets/{rest:path}", repo.not_emulated, methods=["GET", "POST", "PUT", "DELETE"], name="datasets"),
+    Route("/models/{owner}/{name}", pages.model_page, methods=["GET"], name="model_page"),
     Route(f"{G}/info/refs", git.info_refs, methods=["GET"], name="git_info_refs"),
     Route(f"{G}/git-receive-pack", git.receive_pack, methods=["POST"], name="git_receive_pack"),
     Route(f"{G}/git-upload-pack", git.upload_pack, methods=["POST"], name="git_upload_pack"),
