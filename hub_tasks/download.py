@@ -297,8 +297,13 @@ def download_model(
             path=entry.path, size=fetch.size, sha256=fetch.sha256, action="downloaded", bytes_resumed=fetch.resumed
         )
 
+    # The largest files first: their transfers fill the link while the small files' round trips (a request
+    # each, a redirect hop more behind a CDN) run beside them, instead of the small ones going first with the
+    # link idle. Behind 30 ms and 100 MB/s, 200 small files ahead of four 512 MiB ones cost about a second.
+    ordered = sorted(entries, key=lambda e: (-e.size, e.path))
     with ThreadPoolExecutor(max_workers, "download") as pool:
-        outcomes = list(pool.map(one, sorted(entries, key=lambda e: e.path)))
+        by_path = dict(zip((e.path for e in ordered), pool.map(one, ordered), strict=True))
+    outcomes = [by_path[path] for path in sorted(by_path)]
     failures = [o for o in outcomes if isinstance(o, tuple)]
     if failures:
         shown = "; ".join(f"{p}: {r}" for p, r in failures[:10]) + (" ..." if len(failures) > 10 else "")

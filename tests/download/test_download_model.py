@@ -169,7 +169,9 @@ def test_bytes_that_do_not_match_the_listed_sha256_fail_the_call(
     hub.control.set_faults([{"route": "download", "effect": "corrupt_body", "times": 1}])
     mirror = tmp_path / "m"
     files = listed(alice)  # published's files, and the hub's .gitattributes in the modes that write one
-    first = min(files)  # one worker fetches in path order: the first path gets the fault
+    # One worker fetches the largest file first (ties in path order): that one gets the fault.
+    sizes = {f.path: f.size for f in alice.get_model_files("alice/demo", recursive=True) if f.is_file}
+    first = min(sizes, key=lambda path: (-sizes[path], path))
     with raises(DownloadError, match=f"1 of {len(files)} files failed") as err:
         alice.download_model("alice/demo", mirror, max_workers=1)
     ((path, reason),) = err.value.failures
