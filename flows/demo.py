@@ -56,11 +56,16 @@ def _artifacts() -> list[tuple[str, str, str]]:
         return artifact.description or "" if artifact.type == BASELINE else str(artifact.data or "")
 
     with get_client(sync_client=True) as client:
-        return [(a.key or "-", a.type or "-", shown(a)) for a in client.read_artifacts() if a.key]
+        found = [a for a in client.read_artifacts() if a.key]
+    # The same order every run: by key, then oldest first (the server's own order is not stable).
+    found.sort(key=lambda a: (a.key or "", a.created or 0))
+    return [(a.key or "-", a.type or "-", shown(a)) for a in found]
 
 
 def run(home: Path) -> None:
     """The demo proper (Prefect already configured by `_environment`)."""
+    import requests
+
     from flows.publish.flow import PublishRequest, publish_model
     from flows.snapshot.flow import snapshot_revisions
     from flows.train_and_publish import PublishMode, train_and_publish
@@ -94,9 +99,10 @@ def run(home: Path) -> None:
         first_snapshot, second_snapshot = sorted(Path(snapshots).glob("snapshot-*.json"))
         changes = diff(_load(first_snapshot), _load(second_snapshot))
         artifacts = _artifacts()
+        page = requests.get(first.model_url, timeout=10).status_code  # the link the artifact and this report give
 
     print("\n=== prefect-modelscope demo report ===")
-    print(f"model:        {first.model_url}")
+    print(f"model:        {first.model_url} (its page answered {page} while the hub ran)")
     print(
         f"publish 1:    commit {first.commit_id} (tag v1): {first.files_added} files added, "
         f"{first.bytes_uploaded:,} blob bytes + {first.bytes_inline:,} inline bytes sent"
@@ -110,9 +116,11 @@ def run(home: Path) -> None:
     for change in changes:
         print(f"  {change.kind:<15} {change.model_id} {change.ref or ''}: {change.old or '-'} -> {change.new or '-'}")
     print("artifacts:    (in the Prefect server under " + os.environ["PREFECT_HOME"] + ")")
+    key_width = max((len(key) for key, _, _ in artifacts), default=0)
+    kind_width = max((len(kind) for _, kind, _ in artifacts), default=0)
     for key, kind, data in artifacts:
         first_line = data.strip().splitlines()[0][:90] if data.strip() else ""
-        print(f"  {key:<36} {kind:<9} {first_line}")
+        print(f"  {key:<{key_width}}  {kind:<{kind_width}}  {first_line}")
     print(f"done in {time.perf_counter() - started:.1f}s")
 
 
