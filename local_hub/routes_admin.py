@@ -37,7 +37,8 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def stats(request: Request) -> JSONResponse:
-    """GET /_local_hub/stats: per-route request counts, blob bytes, commits (total and counters); under
+    """GET /_local_hub/stats: per-route request counts (and `in_flight_peak`: the most requests of each route
+    served at once), blob bytes, commits (total and counters); under
     host names or TLS also `proxy` and `proxy_refused` (host -> count) and `cdn_refused` (reason -> count)."""
     _authorize(request)
     hub = hub_of(request)

@@ -95,6 +95,11 @@ class Stats:
         with self._lock:
             self.requests: Counter[str] = Counter()
             self.statuses: Counter[str] = Counter()
+            # Requests of each route being served right now (kept across a reset: they are still being
+            # served), and the most there were at once since the reset: the evidence a race test needs that
+            # two requests really were in flight together.
+            self.in_flight: Counter[str] = getattr(self, "in_flight", Counter())
+            self.in_flight_peak: Counter[str] = Counter({k: v for k, v in self.in_flight.items() if v > 0})
             self.blob_bytes_received = 0
             self.blob_bytes_stored = 0
             self.blob_puts = 0
@@ -112,12 +117,15 @@ class Stats:
             setattr(self, name, getattr(self, name) + amount)
 
     def count_request(self, route: str, status: int | None = None) -> None:
-        """One request to `route` (and, once known, the status it got)."""
+        """One request to `route` arrived (`status` None), or was answered with `status` (0: abandoned)."""
         with self._lock:
             if status is None:
                 self.requests[route] += 1
+                self.in_flight[route] += 1
+                self.in_flight_peak[route] = max(self.in_flight_peak[route], self.in_flight[route])
             else:
                 self.statuses[f"{route} {status}"] += 1
+                self.in_flight[route] -= 1
 
     def count(self, counter: str, key: str) -> None:
         """One more `key` in the keyed counter `counter` (`proxy`, `proxy_refused`, `cdn_refused`);
@@ -133,6 +141,7 @@ class Stats:
             return {
                 "requests": dict(self.requests),
                 "statuses": dict(self.statuses),
+                "in_flight_peak": dict(self.in_flight_peak),
                 "blob_bytes_received": self.blob_bytes_received,
                 "blob_bytes_stored": self.blob_bytes_stored,
                 "blob_puts": self.blob_puts,

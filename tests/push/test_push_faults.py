@@ -187,14 +187,22 @@ def _publish(client: HubClient, model_id: str, folder: Path, start: threading.Ba
 def test_two_concurrent_publishers_end_with_exactly_one_folder(
     hub: RunningHub, tmp_path: Path, round_number: int
 ) -> None:
+    """Two publishers start together; their first write is held a second (a latency fault) so that both are
+    in flight at once, which local_hub's `in_flight_peak` proves before the outcome is judged: in the rounds
+    on a new repo both create it (one finds it made), on an existing one both commit against the same tree
+    (the later commit lands on a tree it did not plan against, and its publisher repairs it)."""
     model_id = f"alice/race-{round_number}"
     root = tmp_path / f"round-{round_number}"
     shared = {"README.md": "base\n", "base-only.txt": "gone in both\n", "weights/base.safetensors": blob(80 * 1024)}
     a = make_folder(root / "a", {"README.md": "A\n", "a.txt": "a", "weights/a.safetensors": blob(150 * 1024)})
     b = make_folder(root / "b", {"README.md": "B\n", "b.txt": "b", "weights/b.safetensors": blob(120 * 1024)})
+    existing = bool(round_number % 2)  # the even rounds race on creating the repo too
+    held = "commit" if existing else "create_model"
     with make_client(hub) as one, make_client(hub) as two:
-        if round_number % 2:  # even rounds race on creating the repo too
+        if existing:
             push(one, model_id, make_folder(root / "base", shared), None)
+        hub.control.reset(state=False)  # count the race alone
+        hub.control.set_faults([{"route": held, "effect": "latency", "seconds": 1, "times": 2}])
         start = threading.Barrier(2)
         outcomes: dict[str, Any] = {}
         threads = [
@@ -205,7 +213,9 @@ def test_two_concurrent_publishers_end_with_exactly_one_folder(
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
+        peak = hub.control.stats()["in_flight_peak"]
         final = remote(one, model_id)
+    assert peak.get(held, 0) == 2, f"the two publishes' {held} requests were not in flight together: {peak}"
     assert final in (manifest(a), manifest(b)), (sorted(final), outcomes)
     winner = a if final == manifest(a) else b
     for folder in (a, b):
@@ -214,7 +224,17 @@ def test_two_concurrent_publishers_end_with_exactly_one_folder(
             assert outcome.verified
         else:
             assert isinstance(outcome, ConcurrentChangeError), repr(outcome)
-    assert isinstance(outcomes[str(winner)], PushResult), outcomes
+    won = outcomes[str(winner)]
+    assert isinstance(won, PushResult), outcomes
+    results = [o for o in outcomes.values() if isinstance(o, PushResult)]
+    if existing:
+        # Both commits were planned against the same tree and in flight together, so the race showed: the
+        # hub refused the later one (it deletes what the first deleted) or it landed on the first one's
+        # files and its publisher re-applied its folder. Never a quiet sequential outcome.
+        lost = outcomes[str(b if winner == a else a)]
+        assert isinstance(lost, ConcurrentChangeError) or len(won.commit_ids) == 2, outcomes
+    else:  # both asked to create the repo at once: one made it, the other found it made
+        assert sum(r.created_repo for r in results) <= 1, outcomes
     with make_client(hub) as client:
         assert push(client, model_id, winner, None).noop
 

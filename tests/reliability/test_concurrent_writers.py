@@ -7,6 +7,13 @@ Each flow runs in its own process (as on two workers; Prefect runs the sync flow
 after the other) against the session's Prefect server. Both start together, and both commits are held
 by a latency fault, so that the two publishes plan against the same tree and their commits race.
 Without the publish lock the push engine's checks decide; with it (the default) the two serialize.
+
+Each round first proves that the race it needs happened, from local_hub's `in_flight_peak` (the most
+requests of a route served at once) and the two publish calls' own clocks, and only then judges the
+outcome: a new model's two creations were in flight together (one publish created the repo, the other
+found it); an existing model's two commits were in flight together, so the second landed on a tree it
+had not planned against (the winner repaired it, or the loser reported the concurrent change); with the
+lock, the two calls ran at the same time but their commits never overlapped.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ HELD = ("create_model", "commit")  # both publishes check for the repo, and plan
 ROUNDS = [(False, False), (True, False), (True, True)]  # (existing model, publish lock)
 ROUND_IDS = [f"{'existing' if e else 'new'}-model-{'lock' if k else 'no-lock'}" for e, k in ROUNDS]
 PUBLISHER = """
-import json, sys
+import json, sys, time
 from flows.publish.flow import PublishLock, PublishRequest, publish_model
 from hub_tasks import ModelScopeCredentials
 
@@ -39,11 +46,13 @@ url, token, model_id, folder, lock = sys.argv[1:6]
 block = ModelScopeCredentials(token=token, endpoint=url)
 print("ready", flush=True)
 sys.stdin.readline()  # the start barrier: both publishers are imported and waiting
+started = time.time()
 state = publish_model(PublishRequest(model_id=model_id, model_dir=folder), block,
                       lock=PublishLock(enabled=lock == "1", lease_seconds=60), return_state=True)
-out = {"state": state.type.value, "message": state.message or ""}
+out = {"state": state.type.value, "message": state.message or "", "started": started, "ended": time.time()}
 if state.is_completed():
-    out["commit_id"] = state.result().commit_id
+    result = state.result()
+    out.update(commit_id=result.commit_id, commit_ids=result.commit_ids, created_repo=result.created_repo)
 else:
     error = state.result(raise_on_failure=False)
     out.update(error=type(error).__name__, text=str(error))
@@ -106,7 +115,24 @@ def test_two_concurrent_publishes_never_leave_a_mixed_tree(
     hub.control.set_faults(
         [{"route": r, "effect": "latency", "seconds": seconds[r], "times": 1 if lock else 2} for r in HELD]
     )
+    hub.control.reset(state=False, faults=False)  # count from here: the race itself
     outcomes = race(hub, model_id, a, b, lock)
+    peak = hub.control.stats()["in_flight_peak"]
+
+    # First: the race this round needs really happened.
+    assert max(o["started"] for o in outcomes.values()) < min(o["ended"] for o in outcomes.values()), (
+        f"the two publishes did not run at the same time: {outcomes}"
+    )
+    if lock:
+        assert peak.get("commit", 0) == 1, f"with the lock, commits must never overlap: {peak}"
+    elif not existing:
+        stats = hub.control.stats()
+        assert peak.get("create_model", 0) == 2, f"the two creations were not in flight together: {peak}"
+        # One created the repo; the hub told the other that the name was taken (its 400, §Op 2).
+        created = {key: n for key, n in stats["statuses"].items() if key.startswith("create_model ")}
+        assert created == {"create_model 200": 1, "create_model 400": 1}, created
+    else:
+        assert peak.get("commit", 0) == 2, f"the two commits were not in flight together: {peak}"
 
     with make_client(hub) as client:
         final = remote(client, model_id)
@@ -124,3 +150,11 @@ def test_two_concurrent_publishes_never_leave_a_mixed_tree(
             assert lost["error"] == "ConcurrentChangeError", lost
             assert "a concurrent change was detected" in lost["text"], lost
             assert not lock, "with the publish lock, the two publishes must not conflict"
+        if lock:
+            assert lost["state"] == won["state"] == "COMPLETED", outcomes
+        elif existing:
+            # Both commits were planned against the same tree and in flight together, so the race showed: the
+            # hub refused the later one (it deletes what the first deleted), or it landed on the first one's
+            # files and its publisher re-applied its folder. Never a quiet sequential outcome.
+            repaired = len(won["commit_ids"]) == 2
+            assert lost.get("error") == "ConcurrentChangeError" or repaired, outcomes
