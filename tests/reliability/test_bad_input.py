@@ -44,6 +44,7 @@ from hub_tasks import (
 )
 from tests.helpers.clients import make_block
 from tests.helpers.hub import ROOT, RunningHub, remote_writes
+from tests.helpers.permissions import permission_bound_prefix
 
 pytestmark = [
     pytest.mark.reliability,
@@ -123,12 +124,11 @@ except Exception as exc:
 
 
 def _unreadable(c: Ctx) -> Any:
-    """A file its reader may not open. Root reads anything (CAP_DAC_OVERRIDE), so as root the task runs in a
-    process that keeps uid 0 but has dropped the capabilities that bypass file permissions."""
+    """A file its reader may not open; the task runs in a child bound by file permissions (as root too:
+    tests/helpers/permissions.py)."""
     folder = Path(c.folder("unreadable", {"weights-notes.txt": "nobody may read this"}))
     (folder / "weights-notes.txt").chmod(0)
-    drop = "-dac_override,-dac_read_search"
-    prefix = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}"] if os.geteuid() == 0 else []
+    prefix = permission_bound_prefix()
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
     try:
         result = subprocess.run(
