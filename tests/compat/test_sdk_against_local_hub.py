@@ -221,11 +221,10 @@ def test_identical_second_upload_folder_reuses_the_blob_but_still_commits(hub, t
     assert second["files"] == first["files"]  # same tree (each entry's Revision is not compared by the compat list)
     assert change.get("blob_puts", 0) == 0  # the LFS batch says the blob is stored: no second PUT
     assert change["requests.lfs_batch"] == 1
-    # Recorded, not required: the SDK has no server-side no-op check, so this commit lands (and local_hub,
-    # like a git host given an identical tree, accepts it as a new commit).
-    assert change.get("commits", 0) in (0, 1)
-    if change.get("commits"):
-        assert second["result"]["oid"] != first["result"]["oid"]
+    # The SDK has no no-op check, so the second upload commits again: local_hub, like a git host given an
+    # identical tree, records it as a new commit (with the same files).
+    assert change.get("commits", 0) == 1, change
+    assert second["result"]["oid"] != first["result"]["oid"]
 
 
 def test_unknown_model_is_the_sdks_not_found(hub, tmp_path):

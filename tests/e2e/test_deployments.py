@@ -72,8 +72,12 @@ def test_manual_publish_runs_with_ui_parameters_and_has_a_form_schema(
         assert schema["definitions"]["Visibility"]["enum"] == ["public", "internal", "private"]
         assert form["revision"]["default"] == "master"
         assert schema["properties"]["modelscope_credentials"]["anyOf"][0]["$ref"].endswith("ModelScopeCredentials")
-        with pytest.raises(PrefectHTTPStatusError):  # enforce_parameter_schema: the server refuses it
-            client.create_flow_run_from_deployment(deployment.id, parameters={"request": {"model_id": "no-slash"}})
+        bad = {"request": {"model_id": "no-slash", "model_dir": str(folder)}}  # complete, but for the id
+        with pytest.raises(PrefectHTTPStatusError) as refused:  # enforce_parameter_schema: the server refuses it
+            client.create_flow_run_from_deployment(deployment.id, parameters=bad)
+        answer = refused.value.response
+        assert answer.status_code == 409, answer.text
+        assert "Validation failed for field 'request'" in answer.text and "owner/name" in answer.text, answer.text
         request = {"model_id": "demo/manual-model", "model_dir": str(folder), "visibility": "private", "tag": "v1"}
         run = run_deployment(
             "publish-model/manual", parameters={"request": request}, timeout=240, poll_interval=1, as_subflow=False

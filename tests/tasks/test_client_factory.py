@@ -13,9 +13,12 @@ import uuid
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 
 from hub_tasks.prefect.runtime import hub_client
 from tests.helpers.clients import make_block
+
+RATE_LIMIT_BATCH = 10  # slots the throttle takes at a time (hub_tasks.prefect.concurrency.rate_limiter)
 
 
 def _create_limit(name: str) -> None:
@@ -26,7 +29,7 @@ def _create_limit(name: str) -> None:
         )
 
 
-def _active_slots(name: str) -> int:
+def _active_slots(name: str) -> float:
     with get_client(sync_client=True) as client:
         return client.read_global_concurrency_limit_by_name(name).active_slots
 
@@ -43,13 +46,14 @@ def test_every_client_from_a_block_spends_the_blocks_rate_limit(hub, prefect_har
     else:
         with hub_client(block, shared=False) as client:
             assert client.model_exists("alice/none") is False
-    assert _active_slots(name) > 0, f"a client from {build} sent a request without spending a slot"
+    # One request: the throttle takes one batch of slots for it (the rest are spent by the next requests).
+    assert _active_slots(name) == RATE_LIMIT_BATCH, f"a client from {build} did not take one batch for its request"
 
 
 def test_a_mistyped_rate_limit_fails_the_request_instead_of_disabling_the_budget(hub, prefect_harness) -> None:
     hub.control.reset(state=False)
     block = make_block(hub, rate_limit="no-such-limit")
-    with block.get_client() as client, pytest.raises(Exception, match="no-such-limit"):
+    with block.get_client() as client, pytest.raises(ConcurrencySlotAcquisitionError, match="no-such-limit"):
         client.model_exists("alice/none")
     assert hub.control.requests() == 0, "the request went out without the budget"
 
@@ -63,6 +67,6 @@ def test_without_a_block_the_environment_names_the_rate_limit(hub, prefect_harne
     monkeypatch.setenv("MODELSCOPE_API_TOKEN", hub.tokens["alice"])
     monkeypatch.setenv("MODELSCOPE_RATE_LIMIT", name)
     assert model_exists("alice/none") is False  # the task, configured from the environment alone
-    assert _active_slots(name) > 0, "a task without a block sent a request without spending a slot"
+    assert _active_slots(name) == RATE_LIMIT_BATCH, "a task without a block did not take one batch for its request"
     with hub_client(None, shared=False) as client:  # what the flows' own clients use without a block
         assert client.throttle is not None
