@@ -17,11 +17,12 @@ from typing import Annotated
 from prefect import flow, runtime
 from prefect.assets import Asset, materialize
 from prefect.cache_policies import NO_CACHE
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator
 
 from flows.events import TRAINING_COMPLETED, emit_model_event
 from flows.publish.flow import publish_model
 from flows.publish.request import NAME, REF, PublishRequest, checked_model_id, checked_tag
+from flows.snapshot.form import OptionalText, document_parameters, form_field
 from hub_tasks import ModelScopeCredentials, PushResult
 from hub_tasks.prefect.runtime import run_logger
 
@@ -90,39 +91,55 @@ def train(model_id: str, output_dir: Path, epochs: int, seed: int) -> dict[str, 
 
 
 @flow(name="train-and-publish")
+@document_parameters
 def train_and_publish(
     # Constraints go in Annotated (Prefect drops those of a `Field(...)` default on a direct call), and the
-    # publish's own rules apply here, so that a bad id or tag fails before training, not after it.
+    # publish's own rules apply here, so that a bad id or tag fails before training, not after it. Labels and
+    # help reach the run form through `form_field` and the generated docstring (see flows/snapshot/form.py).
     model_id: Annotated[
         str,
-        Field(pattern=rf"^{NAME}/{NAME}$", description="Hub id, owner/name."),
+        form_field(
+            "Model ID", "Hub id to publish to, as owner/name, e.g. alice/my-model.", pattern=rf"^{NAME}/{NAME}$"
+        ),
         AfterValidator(checked_model_id),
     ] = "demo/tiny-model",
+    # Optional texts are plain text, empty for none (None from Python callers reads as empty).
     output_dir: Annotated[
-        str | None,
-        Field(description="Folder to write; ~/.prefect-modelscope/models/OWNER--NAME on the worker if empty."),
+        OptionalText,
+        form_field(
+            "Output folder",
+            "Folder the training writes; empty for ~/.prefect-modelscope/models/OWNER--NAME on the worker.",
+            form_default="",
+        ),
     ] = None,
-    epochs: Annotated[int, Field(ge=1, le=100, description="Training epochs.")] = 2,
-    seed: Annotated[int, Field(description="Random seed (same seed, same weights).")] = 0,
+    epochs: Annotated[int, form_field("Epochs", "Training epochs.", ge=1, le=100)] = 2,
+    seed: Annotated[int, form_field("Seed", "Random seed (same seed, same weights).")] = 0,
     tag: Annotated[
-        str | None,
-        Field(pattern=REF, description="Tag the published commit, e.g. v1.0."),
+        OptionalText,
+        form_field(
+            "Tag", "Tag the published commit, e.g. v1.0; empty for no tag.", form_default="", pattern=rf"^$|{REF}"
+        ),
         AfterValidator(checked_tag),
     ] = None,
-    publish: Annotated[PublishMode, Field(description="Subflow, event, both by context, or none.")] = PublishMode.auto,
-    modelscope_credentials: ModelScopeCredentials | None = None,
+    publish: Annotated[
+        PublishMode,
+        form_field(
+            "Publish how",
+            "How the trained folder is published: auto sends an event when running as a deployment (the "
+            "after-training deployment then publishes) and runs a subflow otherwise; subflow, event and none "
+            "choose one way.",
+        ),
+    ] = PublishMode.auto,
+    modelscope_credentials: Annotated[
+        ModelScopeCredentials | None,
+        form_field(
+            "ModelScope credentials",
+            "The ModelScope credentials block for the publish; empty for the MODELSCOPE_API_TOKEN and "
+            "MODELSCOPE_ENDPOINT environment variables.",
+        ),
+    ] = None,
 ) -> PushResult | None:
     """Train a tiny model, then publish it (as a subflow, or through an event when deployed).
-
-    Args:
-        model_id: Where to publish.
-        output_dir: The folder training writes.
-        epochs: Training epochs.
-        seed: Random seed.
-        tag: Tag for the published commit.
-        publish: `auto` emits `modelscope.training.completed` when running as a deployment and runs
-            `publish_model` as a subflow otherwise.
-        modelscope_credentials: Credentials block for the subflow.
 
     Returns:
         The subflow's `PushResult`, or None when publishing is left to the event trigger.

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
@@ -21,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.events import MODEL_PUBLISHED, emit_model_event, model_asset_key
 from flows.publish.request import PublishLock, PublishRequest
+from flows.snapshot.form import form_field
 from hub_tasks import HubClient, ModelScopeCredentials, PushResult, login, model_exists, push_folder
 from hub_tasks.prefect.concurrency import model_lock
 from hub_tasks.prefect.runtime import artifact_key, hub_client, run_logger
@@ -141,9 +143,10 @@ def _record_asset(request: PublishRequest, result: PushResult) -> None:
 
 @flow(name="publish-model", log_prints=False)
 def publish_model(
-    request: PublishRequest,
-    modelscope_credentials: ModelScopeCredentials | None = None,
-    lock: PublishLock = PublishLock(),
+    # Labels for the run form (Prefect labels a parameter with its raw name otherwise; see flows/snapshot/form.py).
+    request: Annotated[PublishRequest, form_field("Publish request")],
+    modelscope_credentials: Annotated[ModelScopeCredentials | None, form_field("ModelScope credentials")] = None,
+    lock: Annotated[PublishLock, form_field("Publish lock")] = PublishLock(),
 ) -> PushResult:
     """Publish a model folder to the ModelScope Hub and verify it.
 

@@ -7,18 +7,15 @@ they apply the client's own validators, so a request the push would refuse fails
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from flows.snapshot.form import OptionalText
 from hub_tasks import PushOptions
 from hub_tasks.validation import validate_model_id, validate_ref, validate_tag
 
 NAME = r"[A-Za-z0-9_.-]+"
 REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
-# An optional text of the form: empty means none (no "str | None" toggle in the UI); None from Python
-# callers is read as "".
-OptionalText = Annotated[str, BeforeValidator(lambda value: "" if value is None else value)]
 
 
 def checked_model_id(value: str) -> str:
@@ -28,8 +25,9 @@ def checked_model_id(value: str) -> str:
 
 
 def checked_tag(value: str | None) -> str | None:
-    """`value` when it is None or a valid tag that is not a branch name, else an `InvalidParameter` (a ValueError)."""
-    return value if value is None else validate_tag(value, "publish_model")
+    """`value` when it is None, empty (no tag) or a valid tag that is not a branch name, else an
+    `InvalidParameter` (a ValueError)."""
+    return value if not value else validate_tag(value, "publish_model")
 
 
 class Visibility(str, Enum):
@@ -54,15 +52,21 @@ def _at(position: int) -> dict[str, int]:
 
 
 def _refused_in_words(regex: str, words: str, position: int) -> dict[str, object]:
-    """A form field that matches `regex`, refused with `words` rather than the regex itself.
+    """A form field that matches `regex`, refused with `words` rather than the regex itself, next to the
+    field in both of Prefect's UIs.
 
-    The Prefect server checks form values with jsonschema and the UI shows its message next to the field.
+    The Prefect server checks form values with jsonschema and the UIs show its message next to the field.
     A `pattern` keyword's message quotes the raw regex ("'x' does not match '^[A-Za-z0-9_.-]+/…$'"), and
     Prefect 3.9 offers no custom message. An `if`/`else` does it: a value the regex refuses must then equal
     `words`, whose message reads "'owner/name, e.g. alice/my-model' was expected". The words themselves
     never pass as a value: the field's validator applies the client's own rule after the form.
+
+    The `if`/`else` sits inside an `allOf`: the v1 UI checks a form (POST /ui/schemas/validate) with a copy
+    of the schema that keeps only the keywords it knows, and it drops `pattern` and `if`/`else` but passes
+    `allOf` on as it is. Without it v1 let the value through to the run creation, which the server refused
+    with a toast naming no field.
     """
-    return {"if": {"pattern": regex}, "else": {"const": words}, "position": position}
+    return {"allOf": [{"if": {"pattern": regex}, "else": {"const": words}}], "position": position}
 
 
 class PublishRequest(BaseModel):
@@ -134,15 +138,18 @@ class PublishRequest(BaseModel):
     ignore_file_pattern: list[str] = Field(
         title="Ignore file pattern",
         default_factory=list,
+        # No backslash before punctuation (v1 renders help as markdown and would drop it): "[.]tmp$", not "\.tmp$".
         description=r"Regular expressions (as the SDK's push_model takes them) searched in each file's path "
-        r"relative to the folder, e.g. checkpoint-\d+ or \.tmp$; matching files are left out and kept on the hub.",
+        r"relative to the folder, e.g. checkpoint-\d+ or [.]tmp$ for names ending in .tmp; matching files are left "
+        "out and kept on the hub.",
         json_schema_extra=_at(9),
     )
     ignore_patterns: list[str] = Field(
         title="Ignore patterns",
         default_factory=list,
-        description="Globs matched against each file's relative path and name, e.g. *.log or runs/*; matching "
-        "files are left out and kept on the hub.",
+        # One star only: two can pair up as markdown emphasis in v1 ("*.log or runs/*" showed as italic).
+        description="Globs matched against each file's relative path and name (e.g. *.log); matching files are "
+        "left out and kept on the hub.",
         json_schema_extra=_at(10),
     )
     delete_missing: bool = Field(
@@ -216,12 +223,13 @@ class PublishLock(BaseModel):
         pattern=r"^[^/%&<>]*$",
         description="Global concurrency limit to use; empty for the model's own, modelscope-publish-OWNER--NAME.",
     )
+    # The UIs append " (Optional)" to a label: "Timeout (s) (Optional)" read badly, so units are words.
     timeout_seconds: float = Field(
-        title="Timeout (s)", default=3600, gt=0, description="Give up waiting for the lock after this long."
+        title="Timeout in seconds", default=3600, gt=0, description="Give up waiting for the lock after this long."
     )
     # The bounds of the Prefect server's lease API: anything outside is refused at lock time (HTTP 422).
     lease_seconds: float = Field(
-        title="Lease (s)",
+        title="Lease in seconds",
         default=300,
         ge=60,
         le=86400,

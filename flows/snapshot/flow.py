@@ -19,11 +19,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import Field
 
 from flows.snapshot.baseline import baseline_key, load_baseline, save_baseline
 from flows.snapshot.diff import diff
-from flows.snapshot.form import document_parameters
+from flows.snapshot.form import OptionalText, document_parameters, form_field
 from flows.snapshot.format import Snapshot, count_by_kind
 from flows.snapshot.history import carry_forward
 from flows.snapshot.listing import list_owner_models
@@ -88,44 +87,61 @@ def list_owners(
 def snapshot_revisions(
     # Constraints go in Annotated: Prefect drops those of a `Field(...)` used as a default when it validates
     # a direct call (only deployments checked them), so owners=[] wrote an empty snapshot. The descriptions
-    # reach the run form through the generated docstring (see form.py).
+    # reach the run form through the generated docstring, the labels through `form_field` (see form.py).
+    # Help texts are plain words: v1 renders them as markdown, v2 as text (tests/unit/test_help_texts.py).
     owners: Annotated[
         list[str],
-        Field(
+        form_field(
+            "Owners",
+            "Users or groups whose models to snapshot (e.g. alice, my-org). With the hub's endpoint they are the "
+            "snapshot's scope: it is compared only with the previous snapshot of the same scope.",
             min_length=1,
-            description="Users or groups whose models to snapshot (e.g. alice, my-org). With the hub's endpoint "
-            "they are the snapshot's scope: it is compared only with the previous snapshot of the same scope.",
         ),
     ],
     include_files: Annotated[
-        bool, Field(description="Also record every branch head's files (path, size, sha256): one request per branch.")
+        bool,
+        form_field(
+            "Include files", "Also record every branch head's files (path, size, sha256): one request per branch."
+        ),
     ] = False,
     snapshot_dir: Annotated[
         str,
-        Field(
-            description="Folder that archives every snapshot, on the worker ('~' is expanded), or the path inside "
-            "`filesystem_block` (the default then means its snapshots/ folder). Scopes can share it."
+        form_field(
+            "Snapshot folder",
+            "Folder that archives every snapshot, on the worker (a leading ~ is expanded), or the path inside the "
+            "file system block (the default then means its snapshots/ folder). Scopes can share it.",
         ),
     ] = DEFAULT_SNAPSHOT_DIR,
+    # Plain text, empty for none (None from Python callers still means the local folder).
     filesystem_block: Annotated[
-        str | None,
-        Field(description="A WritableFileSystem block as slug/name (e.g. s3-bucket/snapshots); local if empty."),
+        OptionalText,
+        form_field(
+            "File system block",
+            "A WritableFileSystem block as slug/name (e.g. s3-bucket/snapshots); empty for the local folder.",
+            form_default="",
+        ),
     ] = None,
     max_concurrency: Annotated[
         int,
-        Field(
+        form_field(
+            "Requests in flight",
+            "Hub requests in flight at once (the reads wait on the network, not the CPU); the credentials block's "
+            "rate limit, if set, still caps the request rate.",
             ge=1,
             le=64,
-            description="Hub requests in flight at once (the reads wait on the network, not the CPU); the "
-            "credentials block's rate limit, if set, still caps the request rate.",
         ),
     ] = DEFAULT_CONCURRENCY,
     task_runner: Annotated[
-        Runner, Field(description="Run the reads in threads of the flow's process, or on a local Dask cluster.")
+        Runner,
+        form_field("Task runner", "Run the reads in threads of the flow's process, or on a local Dask cluster."),
     ] = Runner.thread,
     modelscope_credentials: Annotated[
         ModelScopeCredentials | None,
-        Field(description="The ModelScope credentials block; the MODELSCOPE_* environment variables when empty."),
+        form_field(
+            "ModelScope credentials",
+            "The ModelScope credentials block; empty for the MODELSCOPE_API_TOKEN and MODELSCOPE_ENDPOINT "
+            "environment variables.",
+        ),
     ] = None,
 ) -> SnapshotSummary | State:
     """Snapshot every model of `owners` with refs and commit ids, then diff against the scope's previous one.

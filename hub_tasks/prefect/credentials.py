@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect.blocks.abstract import CredentialsBlock
+from prefect.settings import get_current_settings
 from pydantic import Field, SecretStr, field_validator
 
 from hub_tasks.client import HubClient
@@ -14,6 +15,27 @@ from hub_tasks.settings import DEFAULT_ENDPOINT, HubSettings, normalize_endpoint
 # The block's "View Docs" link: this project's README section on credentials (also [project.urls] in
 # pyproject.toml).
 DOCS_URL = "https://github.com/prefect-modelscope/prefect-modelscope#credentials"
+# The one image every Prefect server serves, with or without its UI: the API app's static folder (3.4.10 and 3.9.1).
+SERVER_LOGO_PATH = "/static/prefect-logo-mark-gradient.png"
+
+
+class _ServerLogo:
+    """The block type's `_logo_url`, read when the type is registered: the server's own image (see below).
+
+    Why not a ModelScope logo: a block type's logo must be an http(s) URL (Prefect's client schemas check
+    it as pydantic `HttpUrl` when the type is registered and again on every block load, so a `data:` URI
+    breaks both), and the v2 UI draws an <img> beside every selector of the block, whatever the logo is:
+    None shows a broken image with the type's name cut off, and so does a remote image wherever the browser
+    has no internet (v1 draws nothing for None, a broken image for a failing URL). The only images that load
+    wherever the UI loads are those the Prefect server serves itself, and they are Prefect's. So the logo is
+    the image at SERVER_LOGO_PATH on the API the browser uses: PREFECT_UI_API_URL (by default PREFECT_API_URL,
+    else the server's own address), resolved by the process that registers the type (`prefect block
+    register`, a block's `save()`, the server's start-up registration), which for a local server is the
+    address the browser opens. Measured in both UIs by `python3 dev.py test-ui`.
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        return f"{str(get_current_settings().server.ui.api_url).rstrip('/')}{SERVER_LOGO_PATH}"
 
 
 def _blank_is_default(schema: dict[str, Any]) -> None:
@@ -52,8 +74,7 @@ class ModelScopeCredentials(CredentialsBlock):
 
     _block_type_name = "ModelScope Credentials"
     _block_type_slug = "modelscope-credentials"
-    # No logo: a remote image breaks offline and Prefect accepts only http(s) URLs (no inline data).
-    _logo_url = None
+    _logo_url = _ServerLogo()  # see _ServerLogo for why this is the Prefect server's own image
     _documentation_url = DOCS_URL
     # The catalog card shows about two lines, so it gets one whole sentence, not the docstring.
     _description = "A ModelScope Hub access token and hub URL for every prefect-modelscope task and flow."
@@ -71,14 +92,14 @@ class ModelScopeCredentials(CredentialsBlock):
     connect_timeout: float | None = Field(
         default=None,
         gt=0,
-        title="Connect timeout (s)",
+        title="Connect timeout in seconds",
         description="Seconds to open a connection; empty for 10.",
         json_schema_extra=_blank_is_default,
     )
     read_timeout: float | None = Field(
         default=None,
         gt=0,
-        title="Read timeout (s)",
+        title="Read timeout in seconds",
         description="Seconds to wait for the hub's bytes; empty for 60.",
         json_schema_extra=_blank_is_default,
     )
@@ -93,7 +114,7 @@ class ModelScopeCredentials(CredentialsBlock):
     retry_max_total_wait_seconds: float | None = Field(
         default=None,
         ge=0,
-        title="Total back-off per request (s)",
+        title="Total back-off per request in seconds",
         description="Cap of all back-off waits of one HTTP call together; empty for 30.",
         json_schema_extra=_blank_is_default,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from prefect.exceptions import ParameterTypeError
 from prefect.states import State
 from prefect.utilities.callables import parameter_schema
@@ -95,6 +96,9 @@ def test_new_update_noop_and_tag_report_what_changed_in_the_artifact_and_the_eve
     assert writer.head(MODEL) == new.commit_id
     report = markdown(new_run)
     assert report.startswith(f"# Published [{MODEL}]({hub.url}/models/{MODEL})")
+    # The link works: the model's page, for its owner's logged-in browser (the model is private).
+    page = requests.get(f"{hub.url}/models/{MODEL}", cookies={"m_session_id": hub.tokens["alice"]}, timeout=10)
+    assert page.status_code == 200 and f"<h1>{MODEL}</h1>" in page.text
     assert f"| commit | `{new.commit_id}` |" in report and "| tag | `-` |" in report
     assert "| files | 3 added, 0 changed, 0 deleted, 0 unchanged |" in report
     assert "| new repo | yes |" in report and "No changes" not in report
@@ -283,6 +287,9 @@ def test_typed_parameters_validate_and_render_a_json_schema_with_descriptions() 
     assert request["properties"]["revision"]["default"] == "master"
     assert definitions["Visibility"]["enum"] == ["public", "internal", "private"]
     lease = definitions["PublishLock"]["properties"]["lease_seconds"]
+    # The UIs append " (Optional)" to a label, so a unit is a word ("Timeout in seconds", not "Timeout (s)").
+    lock_titles = [field["title"] for field in definitions["PublishLock"]["properties"].values()]
+    assert lock_titles == ["Enabled", "Lock name", "Timeout in seconds", "Lease in seconds"]
     assert (lease["minimum"], lease["maximum"], lease["default"]) == (60, 86400, 300)
 
     good = {"request": {"model_id": MODEL, "model_dir": "/models/demo", "visibility": "internal", "tag": "v1"}}

@@ -304,6 +304,22 @@ def test_parameters_render_a_json_schema_with_descriptions_and_are_validated() -
     assert {name: prop.get("description") for name, prop in schema["properties"].items()} == rich
     assert set(rich) == set(schema["properties"])
     assert "slug/name (e.g. s3-bucket/snapshots)" in schema["properties"]["filesystem_block"]["description"]
+    # Every parameter is labelled for people (Prefect's default label is the raw name); units are words.
+    titles = {name: prop["title"] for name, prop in schema["properties"].items()}
+    assert titles == {
+        "owners": "Owners",
+        "include_files": "Include files",
+        "snapshot_dir": "Snapshot folder",
+        "filesystem_block": "File system block",
+        "max_concurrency": "Requests in flight",
+        "task_runner": "Task runner",
+        "modelscope_credentials": "ModelScope credentials",
+    }
+    # The file system block is plain text that starts empty (no "str | None" toggle in the form); None from a
+    # Python caller still means the local folder, and is read as "".
+    block = schema["properties"]["filesystem_block"]
+    assert (block["type"], block["default"], "anyOf" in block) == ("string", "", False)
+    assert snapshot_revisions.validate_parameters({"owners": ["a"], "filesystem_block": None})["filesystem_block"] == ""
     assert schema["properties"]["owners"]["minItems"] == 1
     concurrency = schema["properties"]["max_concurrency"]
     assert (concurrency["minimum"], concurrency["maximum"], concurrency["default"]) == (1, 64, 32)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import os
 import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from prefect.blocks.abstract import CredentialsBlock
@@ -42,9 +44,18 @@ class TestBlockStandards(BlockStandardTestSuite):
     def block(self) -> type[ModelScopeCredentials]:
         return ModelScopeCredentials
 
-    def test_has_a_valid_image(self, block: type[ModelScopeCredentials]) -> None:
-        """Deliberately no logo: a remote image is broken offline, and Prefect accepts only http(s) URLs."""
-        assert block._logo_url is None
+    def test_has_a_valid_image(self, block: type[ModelScopeCredentials], prefect_harness: None) -> None:
+        """Prefect's check, against a running server: the logo is the image the server itself serves (see
+        `_ServerLogo`), so it needs one, and it is 1000 px wide where Prefect's check wants less than 1000
+        (no smaller image is served by every Prefect server)."""
+        api_url = PREFECT_API_URL.value()
+        assert api_url and block._logo_url == f"{api_url}/static/prefect-logo-mark-gradient.png"
+        with urlopen(block._logo_url, timeout=30) as answer:
+            assert answer.status == 200 and answer.headers.get_content_type().startswith("image/")
+            data = answer.read()
+        # The size, with Pillow as Prefect's own check does (installed in the floor tier, not in .venv).
+        image = pytest.importorskip("PIL.Image").open(io.BytesIO(data))
+        assert image.width == image.height and 45 < image.width <= 1000
 
 
 # -- the class -----------------------------------------------------------------------------------------
@@ -244,6 +255,8 @@ def test_prefect_block_register_lists_the_block_type(prefect_harness) -> None:
         block_type = client.read_block_type_by_slug("modelscope-credentials")
         assert block_type.name == "ModelScope Credentials"
         assert str(block_type.documentation_url) == str(ModelScopeCredentials._documentation_url)
+        # The logo the CLI registered is the image this server serves (it resolved the CLI's API URL).
+        assert str(block_type.logo_url) == f"{api_url}/static/prefect-logo-mark-gradient.png"
         assert "ModelScopeCredentials.load" in (block_type.code_example or "")
         schema = client.get_most_recent_block_schema_for_block_type(block_type.id)
         assert schema is not None and schema.fields["secret_fields"] == ["token", "proxy"]
