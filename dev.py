@@ -3,8 +3,9 @@
 
 Also `python3 dev.py test-prefect-floor` (the tests that touch Prefect, against the lowest Prefect the
 project supports, installed from the built wheel into `.venv-floor`), `test-scale` (the PostgreSQL tier
-at full size: 2,000 models), `test-ui` (the browser tier: Prefect's UI in Debian's chromium through
-Playwright, see ui_tests/), `lint`, and `bench NAME` (benchmarks/bench_NAME.py).
+at full size: 2,000 models), `test-ui` (the browser tier: this project's pages in both of Prefect's UIs,
+v1 and v2, in Debian's chromium through Playwright, see ui_tests/; exits 1 on any failed check), `lint`, and
+`bench NAME` (benchmarks/bench_NAME.py).
 
 Creates `.venv` next to this file, installs the project with its dev extra (again only when
 pyproject.toml changed), then runs the test suite (ruff + pytest) or the demo inside it.

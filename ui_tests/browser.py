@@ -1,4 +1,5 @@
-"""The browser: Debian's chromium driven by Playwright, screenshots, and the watch for a leaked token.
+"""The browser: Debian's chromium driven by Playwright, screenshots, and what every opened page is checked
+for (a leaked token, a broken image).
 
 Playwright is told where chromium lives (`executable_path`), so no browser build is ever downloaded.
 """
@@ -6,11 +7,13 @@ Playwright is told where chromium lives (`executable_path`), so no browser build
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ui_tests.report import Report
 
@@ -56,9 +59,11 @@ class TokenWatch:
     leaked: list[str] = field(default_factory=list)
 
     def scan(self, page: Page, name: str) -> None:
-        """Search the page's visible text and its HTML (attributes, hidden inputs) for a secret."""
+        """Search the page's visible text, its HTML (attributes, hidden inputs) and the values of its text
+        boxes (a typed or loaded value is a property, not in the HTML) for a secret."""
         self.scanned.append(name)
-        text = page.inner_text("body") + page.content()
+        values = page.evaluate("() => [...document.querySelectorAll('input, textarea')].map(e => e.value)")
+        text = page.inner_text("body") + page.content() + "\n".join(values)
         if any(secret in text for secret in self.secrets):
             self.leaked.append(name)
 
@@ -73,13 +78,59 @@ class TokenWatch:
         )
 
 
+# Every <img> a person can see, once loading has ended: a broken one (no src, a failed fetch, bytes that do not
+# decode) has a natural width of 0.
+READ_IMAGES = """root => [...root.querySelectorAll('img')].map(img => {
+  const box = img.getBoundingClientRect();
+  return {src: img.getAttribute('src'), alt: img.getAttribute('alt'), width: img.naturalWidth,
+          height: img.naturalHeight, visible: box.width > 0 && box.height > 0 && img.checkVisibility()};
+})"""
+IMAGES_DONE = "() => [...document.images].every(img => img.complete)"
+
+
+def broken_images(page: Page, within: Locator | None = None) -> tuple[list[dict], list[dict]]:
+    """(broken, all) visible images of the page (or of the element `within`), after a bounded wait for every
+    image of the page to finish loading."""
+    with contextlib.suppress(PlaywrightTimeoutError):  # an image still loading then counts as broken
+        page.wait_for_function(IMAGES_DONE, timeout=15_000)
+    found = (
+        within.evaluate(f"root => ({READ_IMAGES})(root)")
+        if within
+        else page.evaluate(f"() => ({READ_IMAGES})(document)")
+    )
+    shown = [image for image in found if image["visible"]]
+    return [image for image in shown if not image["width"]], shown
+
+
+def check_images(page: Page, report: Report, name: str, within: Locator | None = None) -> None:
+    """Record whether page `name` (or its element `within`) shows any broken image (a visible <img> whose
+    natural width is 0)."""
+    broken, shown = broken_images(page, within)
+    seen = ", ".join(f"{i['src']!r} (alt {i['alt']!r}) {i['width']}x{i['height']}" for i in shown) or "no images"
+    report.check(
+        f"{name}: no broken image",
+        not broken,
+        f"{len(broken)} broken of {len(shown)} visible: {seen}",
+        "every visible image decoded (natural width > 0)",
+    )
+
+
 def settle(page: Page) -> None:
     """Wait (bounded) until the page shows no loading skeleton (`.animate-pulse`) any more."""
     page.wait_for_function("() => !document.querySelector('.animate-pulse')", timeout=PAGE_TIMEOUT_MS)
 
 
-def capture(page: Page, report: Report, watch: TokenWatch, name: str, *, full_page: bool = True) -> None:
-    """Save a screenshot (the whole page, or what is in view) as the report's next shot, and scan the
-    page for the token."""
-    page.screenshot(path=report.shot_path(name), full_page=full_page)
+def capture(
+    page: Page,
+    report: Report,
+    watch: TokenWatch,
+    name: str,
+    *,
+    full_page: bool = True,
+    images_in: Locator | None = None,
+) -> None:
+    """Check the page (or its element `images_in`) for broken images, save a screenshot (the whole page, or
+    what is in view) as the report's next shot, and scan the page for the token."""
+    check_images(page, report, name, images_in)
+    page.screenshot(path=report.shot_path(re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")), full_page=full_page)
     watch.scan(page, name)

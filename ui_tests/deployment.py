@@ -1,7 +1,7 @@
-"""What the server says about the `publish-model/manual` deployment: the form's schema, the block it names.
+"""What the server says about the deployments whose run forms the tier opens: their ids, the block they name.
 
-The browser checks compare the page with these facts, so a label or help text is checked against
-what the code declares (the deployment's parameter schema), not against a copy kept here.
+Only ids and the block come from here. What the pages must show (labels, help texts) is written out in
+`ui_tests.expected`, never read from the deployment's schema: the schema is the code under test.
 """
 
 from __future__ import annotations
@@ -13,67 +13,26 @@ from uuid import UUID
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-DEPLOYMENT = "publish-model/manual"
+PUBLISH = "publish-model/manual"
+SNAPSHOT = "snapshot-revisions/nightly"
 CREDENTIALS_TYPE = "modelscope-credentials"
 
 
 @dataclass(frozen=True)
-class Section:
-    """One pydantic-model parameter of the flow, as the form's schema describes it.
+class Deployments:
+    """The facts the pages are opened with.
 
     Attributes:
-        title: The label of the parameter's own group in the form (its schema title, else its name).
-        fields: Field name -> its schema property (`title`, `description`, constraints), in schema order.
-    """
-
-    title: str
-    fields: dict[str, dict[str, Any]]
-
-    def title_of(self, key: str) -> str:
-        """The label the form shows for field `key` (pydantic always writes a title; the name otherwise)."""
-        return self.fields[key].get("title", key)
-
-    def key_of(self, label: str) -> str | None:
-        """The field whose title is `label`, if any."""
-        return next((key for key in self.fields if self.title_of(key) == label), None)
-
-
-@dataclass(frozen=True)
-class FormSpec:
-    """The deployment's facts the browser checks need.
-
-    Attributes:
-        deployment_id: The deployment's id (the run form's URL holds it).
-        request: The `request` parameter (`PublishRequest`).
-        lock: The `lock` parameter (`PublishLock`).
-        credentials_title: The label of the `modelscope_credentials` parameter's group.
-        block_name: Name of the credentials block the deployment's parameters name, if they name one.
+        publish_id: The id of publish-model/manual (its run form's URL holds it).
+        snapshot_id: The id of snapshot-revisions/nightly.
+        block_name: Name of the credentials block the publish deployment's parameters name, if they name one.
         block_id: That block document's id.
     """
 
-    deployment_id: UUID
-    request: Section
-    lock: Section
-    credentials_title: str
+    publish_id: UUID
+    snapshot_id: UUID
     block_name: str | None
     block_id: UUID | None
-
-
-def _definition(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
-    """The definition a property's `$ref` points at (empty without one)."""
-    ref = prop.get("$ref")
-    return schema["definitions"][ref.rsplit("/", 1)[-1]] if ref else {}
-
-
-def _section(schema: dict[str, Any], parameter: str) -> Section:
-    """The schema of a model-typed parameter, with its `$ref` resolved to the model's definition; a field
-    that is itself a `$ref` (an enum) and has no title of its own is labelled with the definition's."""
-    prop = schema["properties"][parameter]
-    fields = {}
-    for key, field in _definition(schema, prop)["properties"].items():
-        title = field.get("title") or _definition(schema, field).get("title")
-        fields[key] = {**field, "title": title} if title else dict(field)
-    return Section(prop.get("title", parameter), fields)
 
 
 def _named_block(client: SyncPrefectClient, value: Any) -> tuple[str | None, UUID | None]:
@@ -91,27 +50,18 @@ def _named_block(client: SyncPrefectClient, value: Any) -> tuple[str | None, UUI
     return None, None
 
 
-def read_spec(client: SyncPrefectClient) -> FormSpec:
-    """Read the deployment from the server.
+def read_deployments(client: SyncPrefectClient) -> Deployments:
+    """Read both deployments and the block the publish deployment names.
 
     Args:
         client: A client of the stack's Prefect server.
 
     Returns:
-        The sections, labels and credentials block the run form should show.
+        Their ids, and the credentials block's name and id.
     """
-    deployment = client.read_deployment_by_name(DEPLOYMENT)
-    schema = deployment.parameter_openapi_schema or {}
-    name, block_id = _named_block(client, deployment.parameters.get("modelscope_credentials"))
-    credentials = schema["properties"]["modelscope_credentials"]
-    return FormSpec(
-        deployment_id=deployment.id,
-        request=_section(schema, "request"),
-        lock=_section(schema, "lock"),
-        credentials_title=credentials.get("title", "modelscope_credentials"),
-        block_name=name,
-        block_id=block_id,
-    )
+    publish = client.read_deployment_by_name(PUBLISH)
+    name, block_id = _named_block(client, publish.parameters.get("modelscope_credentials"))
+    return Deployments(publish.id, client.read_deployment_by_name(SNAPSHOT).id, name, block_id)
 
 
 def run_ids(client: SyncPrefectClient, deployment_id: UUID) -> set[UUID]:

@@ -6,12 +6,14 @@ so the browser only ever waits for rendering.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType
 from prefect.client.schemas.objects import FlowRun
@@ -23,7 +25,9 @@ from ui_tests.report import Report
 
 # A publish on the process worker takes seconds; a worker that has not started it by then is broken.
 RUN_DEADLINE = 120.0
-READ_TABLES = """() => [...document.querySelectorAll('main table tr')]
+# Prefect's state names, final ones first (a Completed page may also say "Running" in its timeline).
+STATE_NAMES = ("Completed", "Failed", "Crashed", "Cancelled", "Running", "Pending", "Scheduled")
+READ_TABLES = """() => [...document.querySelectorAll('table tr')]
   .map(row => [...row.querySelectorAll('td')].map(cell => cell.textContent.trim()))
   .filter(cells => cells.length >= 2)"""
 
@@ -51,17 +55,26 @@ def wait_until_final(client: SyncPrefectClient, run_id: UUID) -> FlowRun:
 
 
 def hub_truth(hub_url: str, token: str, model_id: str, revision: str, files: int) -> Published:
-    """Read the published model's URL and head commit from the hub itself."""
+    """The published model's page (the hub's /models/OWNER/NAME, written out here rather than asked of the
+    client under test) and its head commit, read from the hub itself."""
     with HubClient(endpoint=hub_url, token=token) as client:
         head = client.list_commits(model_id, revision, 1, 1)[0]
-        return Published(model_id, client.model_url(model_id), head.id, files)
+    return Published(model_id, f"{hub_url}/models/{model_id}", head.id, files)
 
 
-def open_run(page: Page, url: str, state: str) -> str:
-    """Open the run's page and wait (bounded) until it shows `state`; returns the page's main text."""
+def open_run(page: Page, url: str, state: str) -> str | None:
+    """Open the run's page and wait (bounded) until it shows `state` as a word of its own; returns the state
+    the page shows (None when it shows none of Prefect's state names)."""
     page.goto(url)
-    page.get_by_text(state, exact=True).first.wait_for()
-    return page.inner_text("main")
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.get_by_text(state, exact=True).first.wait_for(timeout=30_000)
+    text = page.inner_text("body")
+    return next((name for name in STATE_NAMES if re.search(rf"(^|\n)\s*{name}\s*($|\n)", text)), None)
+
+
+def check_run_page(report: Report, where: str, shown: str | None) -> None:
+    """The run page shows the run as Completed."""
+    report.check(f"{where}: shows Completed", shown == "Completed", f"state shown: {shown!r}", "'Completed'")
 
 
 def markdown_artifact_key(client: SyncPrefectClient, run_id: UUID) -> str | None:
@@ -73,41 +86,44 @@ def markdown_artifact_key(client: SyncPrefectClient, run_id: UUID) -> str | None
     return found[0].key if found else None
 
 
-def open_artifact(page: Page, key: str) -> None:
+def open_artifact(page: Page, ui: str, key: str) -> None:
     """From the run page, open the Artifacts tab and then the artifact `key`; waits for its tables."""
-    page.get_by_role("tab", name="Artifacts").click()
-    page.locator("a", has=page.get_by_role("heading", name=key, exact=True)).first.click()
+    tab = page.get_by_role("tab", name="Artifacts") if ui == "v2" else page.locator("li.p-tab", has_text="Artifacts")
+    tab.first.click()
+    if ui == "v2":
+        page.locator("a", has=page.get_by_role("heading", name=key, exact=True)).first.click()
+    else:
+        page.locator(".artifact-card__title", has_text=key).first.click()
     page.wait_for_url(re.compile(r"/artifacts/artifact/"))
-    page.locator("main table").first.wait_for()
+    page.locator("table").first.wait_for()
 
 
 def read_artifact(page: Page) -> dict[str, Any]:
     """The artifact page's links (text -> href) and table rows (first cell -> second cell)."""
-    links = {a.inner_text().strip(): a.get_attribute("href") for a in page.locator("main a").all()}
+    links = {a.inner_text().strip(): a.get_attribute("href") for a in page.locator("a").all()}
     rows = {cells[0]: cells[1] for cells in page.evaluate(READ_TABLES)}
     return {"links": links, "rows": rows}
 
 
-def check_artifact(report: Report, shown: dict[str, Any], truth: Published) -> None:
+def check_artifact(report: Report, where: str, shown: dict[str, Any], truth: Published) -> None:
     """The artifact links the hub's model page and names the hub's head commit and the file counts."""
     link = shown["links"].get(truth.model_id)
     report.check(
-        "artifact: hub link",
+        f"{where}: hub link",
         link == truth.model_url,
         f"link {truth.model_id!r} -> {link!r} (all links: {shown['links']})",
         f"a link {truth.model_id!r} to {truth.model_url}",
     )
     rows = shown["rows"]
-    commit = rows.get("commit", "").strip("`")
     report.check(
-        "artifact: commit id",
-        commit == truth.commit_id,
+        f"{where}: commit id",
+        rows.get("commit") == truth.commit_id,
         f"commit row {rows.get('commit')!r}",
         f"the hub's head commit {truth.commit_id}",
     )
     counts = f"{truth.files} added, 0 changed, 0 deleted, 0 unchanged"
     report.check(
-        "artifact: file counts",
+        f"{where}: file counts",
         rows.get("files") == counts,
         f"files row {rows.get('files')!r} (rows: {rows})",
         f"{counts!r} (a new model from a folder of {truth.files} files)",

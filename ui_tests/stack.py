@@ -35,19 +35,20 @@ class UiStack:
         hub: The local_hub subprocess (user `demo` is the stack's block owner).
         prefect: The Prefect server, worker and their environment.
         ui_url: Origin of the UI server, e.g. `http://127.0.0.1:41234`.
-        v2_base: Base path of Prefect's default (v2) UI on that origin, e.g. `/v2`.
+        bases: Base path of each UI on that origin: {"v1": "/", "v2": "/v2"}. v1 is what the links that
+            `prefect deploy` and the worker print open; v2 is what a browser without a saved choice gets at "/".
         token: The hub token the credentials block holds; no page may show it.
     """
 
     hub: RunningHub
     prefect: PrefectStack
     ui_url: str
-    v2_base: str
+    bases: dict[str, str]
     token: str
 
-    def page_url(self, path: str) -> str:
-        """The URL of a v2 UI route, e.g. `page_url("/blocks/catalog")`."""
-        return f"{self.ui_url}{self.v2_base.rstrip('/')}{path}"
+    def page_url(self, ui: str, path: str) -> str:
+        """The URL of a route of UI `ui` ("v1" or "v2"), e.g. `page_url("v1", "/blocks/catalog")`."""
+        return f"{self.ui_url}{self.bases[ui].rstrip('/')}{path}"
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -74,8 +75,9 @@ def _ui_settings(url: str, process: subprocess.Popen, log: Path) -> dict | None:
 
 
 @contextlib.contextmanager
-def ui_server(prefect: PrefectStack, workdir: Path) -> Iterator[tuple[str, str]]:
-    """Serve Prefect's UI for `prefect`'s API; yields (origin, v2 base path) and stops the server on exit."""
+def ui_server(prefect: PrefectStack, workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """Serve Prefect's UIs for `prefect`'s API; yields (origin, {"v1": base path, "v2": base path}) and stops
+    the server on exit."""
     port = free_port()
     env = {
         **prefect.env,
@@ -98,9 +100,10 @@ def ui_server(prefect: PrefectStack, workdir: Path) -> Iterator[tuple[str, str]]
         settings = wait_for(
             lambda: _ui_settings(origin, process, log), "the UI server's /ui-settings", START_DEADLINE, 0.25
         )
-        if not settings.get("v2_base_url"):
-            raise RuntimeError(f"the UI server mounted no v2 UI: {settings}")
-        yield origin, settings["v2_base_url"]
+        bases = {ui: settings.get(f"{ui}_base_url") for ui in ("v1", "v2")}
+        if not all(bases.values()):
+            raise RuntimeError(f"the UI server did not mount both UIs: {settings}")
+        yield origin, bases
     finally:
         _stop(process)
 
