@@ -57,6 +57,10 @@ class HubClient(RevisionSession):
         with HubClient(endpoint=URL, token=TOKEN) as client:  # e.g. "https://www.modelscope.cn", "ms-..."
             print([m.model_id for m in client.iter_models("alice")])
         ```
+        Prints:
+        ```text
+        ['alice/demo', 'alice/scratch', 'alice/old-model']
+        ```
     """
 
     # -- account -------------------------------------------------------------------------------
@@ -79,6 +83,10 @@ class HubClient(RevisionSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.login().username)
+            ```
+            Prints:
+            ```text
+            alice
             ```
         """
         if access_token is not None:
@@ -125,6 +133,10 @@ class HubClient(RevisionSession):
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.create_branch("alice/demo", "dev", from_revision="master"))
             ```
+            Prints:
+            ```text
+            <commit id>
+            ```
         """
         return create_branch(self, model_id, branch, from_revision, exist_ok=exist_ok, login=self.login)
 
@@ -164,6 +176,10 @@ class HubClient(RevisionSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.create_model("alice/new-model", visibility=1))
+            ```
+            Prints:
+            ```text
+            <URL>/models/alice/new-model
             ```
         """
         op = "create_model"
@@ -243,6 +259,10 @@ class HubClient(RevisionSession):
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.get_model("alice/demo").visibility)
             ```
+            Prints:
+            ```text
+            5
+            ```
         """
         op = "get_model"
         validate_model_id(model_id, op)
@@ -261,6 +281,10 @@ class HubClient(RevisionSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.model_exists("alice/demo"))
+            ```
+            Prints:
+            ```text
+            True
             ```
         """
         try:
@@ -290,6 +314,10 @@ class HubClient(RevisionSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.list_models("alice", page_size=50).total_count)
+            ```
+            Prints:
+            ```text
+            3
             ```
         """
         op = "list_models"
@@ -432,7 +460,11 @@ class HubClient(RevisionSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 result = client.push_model("alice/demo", "./out", tag="v1.0")
-                print(result.commit_id, result.bytes_uploaded)
+                print(result.commit_id or "no changes", result.bytes_uploaded)
+            ```
+            Prints:
+            ```text
+            no changes 0
             ```
         """
         options = PushOptions(
@@ -470,7 +502,11 @@ class HubClient(RevisionSession):
             from hub_tasks import HubClient, PushOptions
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
-                print(client.push_folder("alice/demo", "./out", PushOptions(tag="v1.0")).commit_id)
+                print(client.push_folder("alice/demo", "./out", PushOptions(tag="v1.0")).commit_id or "no changes")
+            ```
+            Prints:
+            ```text
+            no changes
             ```
         """
         return push_folder(self, model_id, model_dir, options or PushOptions(), progress)
@@ -557,6 +593,10 @@ class HubClient(RevisionSession):
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.fetch_meta_files_from_url(url, "./meta"))
             ```
+            Prints:
+            ```text
+            meta/<hash>.md
+            ```
         """
         return fetch_meta_files_from_url(self, url, out_path, chunk_size, mode)
 
@@ -601,6 +641,10 @@ class HubClient(RevisionSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.download_model("alice/demo", "./demo", allow_patterns=["*.json"]).commit_id)
+            ```
+            Prints:
+            ```text
+            <commit id>
             ```
         """
         return download_model(self, model_id, local_dir, revision, allow_patterns, ignore_patterns, max_workers)

@@ -73,6 +73,10 @@ class RevisionSession(TransferSession):
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print([t.name for t in client.list_model_revisions_detail("alice/demo")])
             ```
+            Prints:
+            ```text
+            ['v1.0']
+            ```
         """
         end = validate_cutoff(cutoff_timestamp, "list_model_revisions")
         return self._revision_map(model_id, end, "list_model_revisions")[1]
@@ -98,6 +102,10 @@ class RevisionSession(TransferSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.list_model_revisions("alice/demo"))
+            ```
+            Prints:
+            ```text
+            ['v1.0']
             ```
         """
         return [t.name for t in self.list_model_revisions_detail(model_id, cutoff_timestamp, use_cookies)]
@@ -154,6 +162,10 @@ class RevisionSession(TransferSession):
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.list_commits("alice/demo", "master")[0].id)
             ```
+            Prints:
+            ```text
+            <commit id>
+            ```
         """
         op = "list_commits"
         validate_model_id(model_id, op)
@@ -177,6 +189,10 @@ class RevisionSession(TransferSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print(client.resolve_ref("alice/demo", "v1.0"))
+            ```
+            Prints:
+            ```text
+            <commit id>
             ```
         """
         commits = self.list_commits(model_id, ref, 1, 1)
@@ -209,6 +225,10 @@ class RevisionSession(TransferSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print({r.name: r.commit_id for r in client.get_model_refs("alice/demo")})
+            ```
+            Prints:
+            ```text
+            {'master': '<commit id>', 'v1.0': '<commit id>'}
             ```
         """
         branches, tags = self.get_model_branches_and_tags_details(model_id)
@@ -327,6 +347,10 @@ class RevisionSession(TransferSession):
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 print([f.path for f in client.get_model_files("alice/demo", recursive=True)])
+            ```
+            Prints:
+            ```text
+            ['README.md', 'configuration.json', 'notes.txt', 'weights', 'weights/w.bin']
             ```
         """
         op = "get_model_files"

@@ -70,6 +70,10 @@ class ModelScopeCredentials(CredentialsBlock):
         with modelscope_credentials.get_client() as client:
             print([f.path for f in client.get_model_files("alice/demo", recursive=True)])
         ```
+        Prints:
+        ```text
+        ['README.md', 'configuration.json', 'notes.txt', 'weights', 'weights/w.bin']
+        ```
     """
 
     _block_type_name = "ModelScope Credentials"
@@ -193,6 +197,10 @@ class ModelScopeCredentials(CredentialsBlock):
 
             with ModelScopeCredentials.load("BLOCK_NAME").get_client() as client:
                 print(client.login().username)
+            ```
+            Prints:
+            ```text
+            alice
             ```
         """
         return new_client(self.settings(), self.rate_limit)

@@ -77,6 +77,10 @@ class TransferSession(HubSession):
                 hrefs = client.lfs_batch("alice/demo", [(oid, os.path.getsize("weights.bin"))])
                 print("to upload" if hrefs[oid] else "already stored")
             ```
+            Prints:
+            ```text
+            already stored
+            ```
         """
         op = "lfs_batch"
         validate_model_id(model_id, op)
@@ -165,6 +169,10 @@ class TransferSession(HubSession):
             with HubClient(endpoint=URL, token=TOKEN) as client:
                 remove = CommitOperation(action="delete", path="notes.txt")
                 print(client.create_commit("alice/demo", "master", "remove notes", [remove]))
+            ```
+            Prints:
+            ```text
+            <commit id>
             ```
         """
         op = "create_commit"

@@ -11,11 +11,17 @@ are filled in: `URL` and `TOKEN` (the session hub, alice's token) and "BLOCK_NAM
 refuses as a block name (lowercase, digits and dashes only), so the block is saved as "block-name".
 An example that defines a `@flow` (the task examples) has that flow called too, with arguments
 chosen by parameter name (`arguments()`). Each must send the hub at least one request.
+
+An example that prints documents what it prints, in a ```text block after the line "Prints:", and the
+test compares the output with it. Values that differ per run are written as placeholders: `<commit id>`
+(40 hex digits), `<hash>` (32), `<URL>` (the hub's address, as in the code).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import re
 import shutil
 import textwrap
@@ -32,7 +38,8 @@ from hub_tasks import HubClient, ModelScopeCredentials
 from tests.helpers.clients import fast_block, hub_client
 from tests.helpers.folders import model_dir
 
-FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+FENCE = re.compile(r"```python\n(.*?)```(?:\s*Prints:\s*```text\n(.*?)```)?", re.DOTALL)
+PLACEHOLDERS = {"<commit id>": "[0-9a-f]{40}", "<hash>": "[0-9a-f]{32}"}
 BLOCK_NAME = "block-name"  # what "BLOCK_NAME" in an example stands for here
 
 
@@ -65,10 +72,19 @@ def public_objects() -> dict[str, Any]:
 def collect_examples() -> list[Any]:
     params = []
     for qualname, obj in public_objects().items():
-        for index, block in enumerate(FENCE.findall(docstring_of(obj))):
+        for index, (block, printed) in enumerate(FENCE.findall(docstring_of(obj))):
             code = textwrap.dedent(block)
-            params.append(pytest.param(qualname, code, id=f"{qualname}-{index}"))
+            expected = textwrap.dedent(printed).strip() if printed else None
+            params.append(pytest.param(qualname, code, expected, id=f"{qualname}-{index}"))
     return params
+
+
+def printed_as_documented(expected: str, output: str, url: str) -> bool:
+    """Whether `output` is the documented `expected` text, its placeholders standing for any such value."""
+    pattern = re.escape(expected).replace(re.escape("<URL>"), re.escape(url))
+    for placeholder, value in PLACEHOLDERS.items():
+        pattern = pattern.replace(re.escape(placeholder), value)
+    return re.fullmatch(pattern, output.strip()) is not None
 
 
 EXAMPLES = collect_examples()
@@ -76,6 +92,7 @@ EXAMPLES = collect_examples()
 
 def test_the_examples_were_found() -> None:
     names = [p.values[0] for p in EXAMPLES]
+    assert sum(p.values[2] is not None for p in EXAMPLES) >= 20  # the printed outputs were found too
     flows = [p for p in EXAMPLES if "@flow" in p.values[1]]
     assert len(flows) >= len([n for n in hub_tasks.__all__ if isinstance(getattr(hub_tasks, n), Task)])
     assert {
@@ -124,8 +141,8 @@ def arguments(flow: Flow, hub: Any) -> dict[str, Any]:
     return values
 
 
-@pytest.mark.parametrize(("qualname", "code"), [p.values for p in EXAMPLES], ids=[p.id for p in EXAMPLES])
-def test_example_runs(qualname: str, code: str, hub, workdir: Path) -> None:
+@pytest.mark.parametrize(("qualname", "code", "expected"), [p.values for p in EXAMPLES], ids=[p.id for p in EXAMPLES])
+def test_example_runs(qualname: str, code: str, expected: str | None, hub, workdir: Path) -> None:
     namespace: dict[str, Any] = {
         "__name__": f"example_{qualname.replace('.', '_')}",
         "URL": hub.url,
@@ -133,9 +150,16 @@ def test_example_runs(qualname: str, code: str, hub, workdir: Path) -> None:
     }
     code = code.replace('"BLOCK_NAME"', f'"{BLOCK_NAME}"')
     hub.control.reset(state=False)
-    exec(compile(code, f"<example of {qualname}>", "exec"), namespace)
-    flows = [value for value in namespace.values() if isinstance(value, Flow) and value is not publish_model]
-    assert len(flows) <= 1, f"the example of {qualname} should define at most one flow"
-    if flows:
-        flows[0](**arguments(flows[0], hub))  # raises if the flow fails
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(code, f"<example of {qualname}>", "exec"), namespace)
+        flows = [value for value in namespace.values() if isinstance(value, Flow) and value is not publish_model]
+        assert len(flows) <= 1, f"the example of {qualname} should define at most one flow"
+        if flows:
+            flows[0](**arguments(flows[0], hub))  # raises if the flow fails
     assert hub.control.requests() > 0, f"the example of {qualname} never reached the hub"
+    if "print(" in code:
+        assert expected is not None, f"the example of {qualname} prints: document what, after a 'Prints:' line"
+        assert printed_as_documented(expected, output.getvalue(), hub.url), (
+            f"the example of {qualname} printed {output.getvalue()!r}, its docstring says {expected!r}"
+        )
