@@ -13,7 +13,10 @@ and by method; it fires at its `rate`, and then has one effect:
   the connection (`then: "drop"`), or hang for `seconds` and close (`then: "hang"`);
 - `slow_body`: stretch the response body over `seconds`;
 - `corrupt_body`: flip the first byte of the response body (same length, wrong sha256);
-- `hang`: accept the request and never answer (until `seconds` pass or the client goes away).
+- `hang`: accept the request and never answer (until `seconds` pass or the client goes away);
+- `rendezvous`: hold each request the rule fires for until `count` of them are waiting together (or
+  `seconds` pass), then serve them all: the way to make two clients' requests certainly overlap, where a
+  fixed latency would only make it likely.
 
 Several rules may match one request: one random draw per request picks at most one of them by
 their cumulative rates, so "20 % 5xx, 10 % 429, 5 % drops" means exactly that.
@@ -30,7 +33,9 @@ from typing import Any
 
 from local_hub.errors import BadRequest
 
-EFFECTS = ("status", "latency", "drop", "drop_mid_body", "apply_then_fail", "slow_body", "corrupt_body", "hang")
+EFFECTS = (
+    "status", "latency", "drop", "drop_mid_body", "apply_then_fail", "slow_body", "corrupt_body", "hang", "rendezvous",
+)  # fmt: skip
 
 
 @dataclass
@@ -48,6 +53,7 @@ class FaultRule:
     then: str = "status"
     times: int | None = None
     after: int = 0
+    count: int = 2
     matched: int = field(default=0)
     fired: int = field(default=0)
 

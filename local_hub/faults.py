@@ -8,6 +8,7 @@ fail, stretch, corrupt or withhold the response.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -86,6 +87,8 @@ class FaultMiddleware:
     def __init__(self, app: ASGIApp, state: HubState) -> None:
         self.app = app
         self.state = state
+        # `rendezvous` rules: how many requests wait at each, and the event that lets them all go.
+        self._meetings: dict[int, tuple[list[int], asyncio.Event]] = {}
 
     def route_name(self, scope: Scope) -> str:
         """The name of the route this request goes to ("unmatched" when none).
@@ -156,6 +159,9 @@ class FaultMiddleware:
         elif effect == "drop":
             await _drain(receive)
             await _drop_connection(receive)
+        elif effect == "rendezvous":
+            await self._meet(rule)
+            await self.app(scope, receive, send)
         elif effect == "hang":
             await _hang(receive, rule.seconds)
             await _drop_connection(receive)
@@ -191,6 +197,15 @@ class FaultMiddleware:
             headers.append((b"retry-after", (str(int(value)) if float(value).is_integer() else str(value)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _meet(self, rule: FaultRule) -> None:
+        """Wait until `rule.count` requests wait at this rule (or `rule.seconds` pass, when set)."""
+        waiting, everyone = self._meetings.setdefault(id(rule), ([0], asyncio.Event()))
+        waiting[0] += 1
+        if waiting[0] >= rule.count:
+            everyone.set()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(everyone.wait(), timeout=rule.seconds or None)
 
     async def _drop_mid_body(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])

@@ -7,7 +7,7 @@ Only a hub with host names or TLS runs this layer (`app.create_app`); plain loop
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,11 +16,11 @@ from local_hub.cdn import oss_error
 from local_hub.envelope import SESSION_COOKIE, error_body, hub_of
 from local_hub.faults import ROUTE_SCOPE_KEY
 from local_hub.hosts import HOST_SCOPE_KEY, Host
+from local_hub.middleware import InnerMiddleware
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import Receive, Scope, Send
 
-    from local_hub.state import HubState
     from local_hub.store import User
 
 log = logging.getLogger("local_hub")
@@ -30,7 +30,7 @@ LFS_NOT_LOGGED_IN = (400, 10030000001, "user not logged in")
 LFS_NO_WRITE = (403, 403, "no write permission to repository")
 
 
-class HostGate:
+class HostGate(InnerMiddleware):
     """ASGI middleware: a request its host does not serve (`local_hub.hosts`) gets a 404 in that host's
     shape, as an unknown path does; everything else passes.
 
@@ -41,15 +41,6 @@ class HostGate:
         app: The Starlette app (its `routes` stay visible to the fault middleware outside).
         state: The hub's state (its request ids).
     """
-
-    def __init__(self, app: ASGIApp, state: HubState) -> None:
-        self.app = app
-        self.state = state
-
-    @property
-    def routes(self) -> list[Any]:
-        """The wrapped app's routes (the fault middleware names requests by them)."""
-        return getattr(self.app, "routes", [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         host: Host | None = scope.get(HOST_SCOPE_KEY)

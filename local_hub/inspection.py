@@ -25,13 +25,13 @@ from local_hub.errors import HubApiError
 from local_hub.faults import ROUTE_SCOPE_KEY
 from local_hub.hosts import HOST_SCOPE_KEY
 from local_hub.journal import journal_entry, parse_query
+from local_hub.middleware import InnerMiddleware
 from local_hub.shapes import BYTES, Shape, shape_of
 from local_hub.strict import body_problem, query_problem
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from starlette.types import Message, Receive, Scope, Send
 
-    from local_hub.state import HubState
 
 _UNDECODED = object()  # a body that is not JSON: the route answers it with its own 400
 
@@ -80,22 +80,13 @@ def _decode(raw: bytes) -> Any:
         return _UNDECODED
 
 
-class RequestInspector:
+class RequestInspector(InnerMiddleware):
     """ASGI middleware: journal every API request's shape; in strict mode refuse foreign dialects.
 
     Args:
         app: The Starlette app (its `routes` stay visible to the fault middleware outside).
         state: The hub whose journal and options (`strict`) apply.
     """
-
-    def __init__(self, app: ASGIApp, state: HubState) -> None:
-        self.app = app
-        self.state = state
-
-    @property
-    def routes(self) -> list[Any]:
-        """The wrapped app's routes (the fault middleware names requests by them)."""
-        return getattr(self.app, "routes", [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         dialect = DIALECT.get(scope.get(ROUTE_SCOPE_KEY, "")) if scope["type"] == "http" else None

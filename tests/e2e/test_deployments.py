@@ -6,8 +6,6 @@ from datetime import timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
@@ -16,15 +14,9 @@ from hub_tasks import HubClient
 from hub_tasks.prefect.references import CredentialsBlockMissing
 from tests.helpers.hub import RunningHub
 from tests.helpers.polling import wait_for
-from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, final
+from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, deployment_runs, finished_publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-def runs_of(client: SyncPrefectClient, deployment: str) -> list[FlowRun]:
-    flow_name, name = deployment.split("/")
-    found = client.read_deployment_by_name(f"{flow_name}/{name}")
-    return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id])), limit=50)
 
 
 def test_training_event_triggers_the_publish_deployment(stack: PrefectStack, hub: RunningHub, tmp_path) -> None:
@@ -39,13 +31,12 @@ def test_training_event_triggers_the_publish_deployment(stack: PrefectStack, hub
         )
         assert training.state is not None and training.state.is_completed(), training.state
 
-        def published() -> FlowRun | None:
-            for run in runs_of(client, "publish-model/after-training"):
-                if run.parameters.get("request", {}).get("model_dir") == str(out):
-                    return final(client, run.id)
-            return None
-
-        run = wait_for(published, "the after-training publish run", timeout=180, interval=0.5)
+        run = wait_for(
+            lambda: finished_publish(client, "publish-model/after-training", out),
+            "the after-training publish run",
+            timeout=180,
+            interval=0.5,
+        )
     assert run.state is not None and run.state.is_completed(), run.state
     request = run.parameters["request"]
     assert request["model_id"] == "demo/tiny-model"
@@ -77,7 +68,8 @@ def test_manual_publish_runs_with_ui_parameters_and_has_a_form_schema(
             client.create_flow_run_from_deployment(deployment.id, parameters=bad)
         answer = refused.value.response
         assert answer.status_code == 409, answer.text
-        assert "Validation failed for field 'request'" in answer.text and "owner/name" in answer.text, answer.text
+        assert "Validation failed for field 'request.model_id'" in answer.text, answer.text
+        assert "'owner/name, e.g. alice/my-model' was expected" in answer.text, answer.text
         request = {"model_id": "demo/manual-model", "model_dir": str(folder), "visibility": "private", "tag": "v1"}
         run = run_deployment(
             "publish-model/manual", parameters={"request": request}, timeout=240, poll_interval=1, as_subflow=False
@@ -100,7 +92,9 @@ def test_nightly_snapshot_is_scheduled_by_cron_and_runs(stack: PrefectStack, hub
         assert schedule.active
 
         def scheduled() -> list[FlowRun]:
-            return [r for r in runs_of(client, "snapshot-revisions/nightly") if r.state and r.state.is_scheduled()]
+            return [
+                r for r in deployment_runs(client, "snapshot-revisions/nightly") if r.state and r.state.is_scheduled()
+            ]
 
         upcoming = wait_for(scheduled, "the scheduler to create nightly runs", timeout=60, interval=0.5)
         for run in upcoming:

@@ -15,15 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
 from hub_tasks import HubClient
 from tests.helpers.folders import make_folder, manifest, remote
 from tests.helpers.hub import RunningHub
 from tests.helpers.polling import wait_for
-from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, final, running_server, served_deployments
+from tests.helpers.stack import DEMO_TOKEN, PrefectStack, api, finished_publish, running_server, served_deployments
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -72,16 +70,12 @@ def test_served_after_training_publishes_when_the_training_event_arrives(
             as_subflow=False,
         )
         assert training.state is not None and training.state.is_completed(), training.state
-        after_training = client.read_deployment_by_name("publish-model/after-training")
-        only = DeploymentFilter(id=DeploymentFilterId(any_=[after_training.id]))
-
-        def published() -> FlowRun | None:
-            for run in client.read_flow_runs(deployment_filter=only, limit=50):
-                if run.parameters.get("request", {}).get("model_dir") == str(out):
-                    return final(client, run.id)
-            return None
-
-        run = wait_for(published, "the after-training publish run", timeout=180, interval=0.5)
+        run = wait_for(
+            lambda: finished_publish(client, "publish-model/after-training", out),
+            "the after-training publish run",
+            timeout=180,
+            interval=0.5,
+        )
     assert run.state is not None and run.state.is_completed(), run.state
     with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as hub_client:
         files = {f.path for f in hub_client.get_model_files("demo/tiny-model", "v2", recursive=True)}
@@ -101,16 +95,12 @@ def test_an_event_without_a_run_name_still_gives_a_whole_commit_message(
     )
     subprocess.run([sys.executable, "-c", script, str(folder)], env=served.env, check=True, timeout=120)
     with api(served) as client:
-        after_training = client.read_deployment_by_name("publish-model/after-training")
-        only = DeploymentFilter(id=DeploymentFilterId(any_=[after_training.id]))
-
-        def published() -> FlowRun | None:
-            for run in client.read_flow_runs(deployment_filter=only, limit=50):
-                if run.parameters.get("request", {}).get("model_dir") == str(folder):
-                    return final(client, run.id)
-            return None
-
-        run = wait_for(published, "the publish the event triggered", timeout=180, interval=0.5)
+        run = wait_for(
+            lambda: finished_publish(client, "publish-model/after-training", folder),
+            "the publish the event triggered",
+            timeout=180,
+            interval=0.5,
+        )
     assert run.state is not None and run.state.is_completed(), run.state
     assert run.parameters["request"]["commit_message"] == "publish after training"
     with HubClient(endpoint=hub.url, token=DEMO_TOKEN) as client:

@@ -61,9 +61,10 @@ class RunningHub:
         return session
 
 
-def start_local_hub(tmp: Path, *extra: str) -> LocalHubProcess:
+def start_local_hub(tmp: Path, *extra: str, **options: Any) -> LocalHubProcess:
     """local_hub with the suite's users, groups and admin token, its state in `tmp/data` and its access
-    log in `tmp/hub.log` (without fsync); `extra` are more `serve` options."""
+    log in `tmp/hub.log` (without fsync); `extra` are more `serve` options, `options` more keywords of
+    `LocalHubProcess.start` (`tls`, `hosts`, `download_redirect`)."""
     return LocalHubProcess.start(
         tmp / "data",
         users=TOKENS,
@@ -71,6 +72,7 @@ def start_local_hub(tmp: Path, *extra: str) -> LocalHubProcess:
         admin_token=ADMIN_TOKEN,
         log_file=tmp / "hub.log",
         extra_args=extra,
+        **options,
     )
 
 

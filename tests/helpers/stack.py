@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import FlowRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -199,3 +200,19 @@ def final(client: SyncPrefectClient, run_id: Any) -> FlowRun | None:
     """The flow run if it is in a final state, else None (a `wait_for` condition)."""
     run = client.read_flow_run(run_id)
     return run if run.state and run.state.is_final() else None
+
+
+def deployment_runs(client: SyncPrefectClient, deployment: str) -> list[FlowRun]:
+    """The flow runs (the newest 50) of `deployment`, named `flow-name/deployment-name`."""
+    found = client.read_deployment_by_name(deployment)
+    only = DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
+    return client.read_flow_runs(deployment_filter=only, limit=50)
+
+
+def finished_publish(client: SyncPrefectClient, deployment: str, folder: Path) -> FlowRun | None:
+    """The run of a publish deployment that publishes `folder`, once final; None before (a `wait_for`
+    condition: a triggered run appears some time after its event)."""
+    for run in deployment_runs(client, deployment):
+        if run.parameters.get("request", {}).get("model_dir") == str(folder):
+            return final(client, run.id)
+    return None

@@ -17,8 +17,7 @@ from typing import Any
 import requests
 
 from local_hub import HubControl
-from local_hub.process import LocalHubProcess
-from tests.helpers.hub import ADMIN_TOKEN, GROUPS, TOKENS, RunningHub
+from tests.helpers.hub import ADMIN_TOKEN, RunningHub, start_local_hub
 from tests.helpers.hub_http import TIMEOUT, lfs, normal, sha
 from tests.helpers.sdk import sdk_env
 
@@ -47,8 +46,14 @@ class TopologyHub(RunningHub):
 
     def client_env(self) -> dict[str, str]:
         """The proxy and the CA, as a user sets them for requests (protocol.md §22.4: the official SDK has no
-        setting of its own); `tests.helpers.sdk.sdk_env` and the topology tests apply them."""
-        env = {"HTTPS_PROXY": self.proxy, "HTTP_PROXY": self.proxy}
+        setting of its own); `tests.helpers.sdk.sdk_env` and the topology tests apply them.
+
+        Only the hub's scheme goes through the proxy, and loopback never does (NO_PROXY), as for a user with
+        a local Prefect server: in a test process the variables also reach Prefect's own clients (its event
+        stream to the test server would otherwise be sent to the hub's proxy, refused, and stop for good).
+        """
+        scheme = "HTTPS_PROXY" if self.ca_bundle is not None else "HTTP_PROXY"
+        env = {scheme: self.proxy, "NO_PROXY": "127.0.0.1,localhost"}
         if self.ca_bundle is not None:
             env["REQUESTS_CA_BUNDLE"] = str(self.ca_bundle)
         return env
@@ -70,17 +75,7 @@ def start_topology_hub(tmp: Path, *extra: str, download_redirect: str | None = N
     """local_hub with the suite's users, groups and admin token under `--hosts hub.test` (and `--tls`
     unless `tls=False`), its state in `tmp/data` and its access log in `tmp/hub.log`; `extra` are more
     `serve` options. Stop it with `stop()`."""
-    process = LocalHubProcess.start(
-        tmp / "data",
-        users=TOKENS,
-        groups=GROUPS,
-        admin_token=ADMIN_TOKEN,
-        log_file=tmp / "hub.log",
-        extra_args=extra,
-        tls=tls,
-        hosts=DOMAIN,
-        download_redirect=download_redirect,
-    )
+    process = start_local_hub(tmp, *extra, tls=tls, hosts=DOMAIN, download_redirect=download_redirect)
     assert process.proxy is not None
     control = HubControl(process.listen_url, ADMIN_TOKEN, ca_bundle=process.ca_bundle)
     return TopologyHub(

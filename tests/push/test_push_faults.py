@@ -187,8 +187,9 @@ def _publish(client: HubClient, model_id: str, folder: Path, start: threading.Ba
 def test_two_concurrent_publishers_end_with_exactly_one_folder(
     hub: RunningHub, tmp_path: Path, round_number: int
 ) -> None:
-    """Two publishers start together; their first write is held a second (a latency fault) so that both are
-    in flight at once, which local_hub's `in_flight_peak` proves before the outcome is judged: in the rounds
+    """Two publishers start together; their first writes meet at local_hub (a `rendezvous` fault holds each
+    until the other arrives), so both are in flight at once, which `in_flight_peak` proves before the
+    outcome is judged: in the rounds
     on a new repo both create it (one finds it made), on an existing one both commit against the same tree
     (the later commit lands on a tree it did not plan against, and its publisher repairs it)."""
     model_id = f"alice/race-{round_number}"
@@ -202,7 +203,7 @@ def test_two_concurrent_publishers_end_with_exactly_one_folder(
         if existing:
             push(one, model_id, make_folder(root / "base", shared), None)
         hub.control.reset(state=False)  # count the race alone
-        hub.control.set_faults([{"route": held, "effect": "latency", "seconds": 1, "times": 2}])
+        hub.control.set_faults([{"route": held, "effect": "rendezvous", "count": 2, "times": 2, "seconds": 60}])
         start = threading.Barrier(2)
         outcomes: dict[str, Any] = {}
         threads = [

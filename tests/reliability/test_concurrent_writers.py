@@ -4,9 +4,10 @@ its own folder verified at its own commit (it simply came first), or failed with
 concurrent change was detected. Never a silently mixed tree.
 
 Each flow runs in its own process (as on two workers; Prefect runs the sync flows of one process one
-after the other) against the session's Prefect server. Both start together, and both commits are held
-by a latency fault, so that the two publishes plan against the same tree and their commits race.
-Without the publish lock the push engine's checks decide; with it (the default) the two serialize.
+after the other) against the session's Prefect server. Both start together; without the lock their first
+writes meet at local_hub (a `rendezvous` fault holds each until the other arrives), so that the two
+publishes plan against the same tree and their writes race, and the push engine's checks decide; with the
+lock (the default) the first commit is held a while and the two serialize.
 
 Each round first proves that the race it needs happened, from local_hub's `in_flight_peak` (the most
 requests of a route served at once) and the two publish calls' own clocks, and only then judges the
@@ -34,7 +35,6 @@ from tests.helpers.hub import ROOT, RunningHub
 
 pytestmark = pytest.mark.reliability
 
-HELD = ("create_model", "commit")  # both publishes check for the repo, and plan, before either one writes
 ROUNDS = [(False, False), (True, False), (True, True)]  # (existing model, publish lock)
 ROUND_IDS = [f"{'existing' if e else 'new'}-model-{'lock' if k else 'no-lock'}" for e, k in ROUNDS]
 PUBLISHER = """
@@ -108,13 +108,15 @@ def test_two_concurrent_publishes_never_leave_a_mixed_tree(
     if existing:
         with make_client(hub) as client:
             client.push_model(model_id, base, hash_cache=None)
-    # The first write of each publish is held long enough to absorb the start skew of two flow runs on the
-    # SQLite test server (it answers one of two concurrent flow-run creations with a 503, retried after 2 s):
-    # a new model's creation, else the commit. With the lock only the first publish's commit is held.
-    seconds = {"create_model": 4, "commit": 4 if existing else 1}
-    hub.control.set_faults(
-        [{"route": r, "effect": "latency", "seconds": seconds[r], "times": 1 if lock else 2} for r in HELD]
-    )
+    if lock:  # the first commit is held a while: the other publish, started with it, waits on the lock
+        rules = [{"route": "commit", "effect": "latency", "seconds": 4, "times": 1}]
+    else:
+        # The first write of each publish (a new model's creation, else the commit) waits at local_hub until
+        # the other one's arrives too: they are certainly in flight together, whatever the start skew of two
+        # flow runs on a loaded machine (a fixed latency only made that likely).
+        held = "commit" if existing else "create_model"
+        rules = [{"route": held, "effect": "rendezvous", "count": 2, "times": 2, "seconds": 120}]
+    hub.control.set_faults(rules)
     hub.control.reset(state=False, faults=False)  # count from here: the race itself
     outcomes = race(hub, model_id, a, b, lock)
     peak = hub.control.stats()["in_flight_peak"]

@@ -34,7 +34,5 @@ def network(hub: TopologyHub, monkeypatch: pytest.MonkeyPatch) -> TopologyHub:
     for name in (*NETWORK_VARIABLES, "SSL_CERT_FILE", "MODELSCOPE_PROXY", "MODELSCOPE_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in hub.client_env().items():
-        if name != "HTTP_PROXY":  # the hub is https; plain http (Prefect's test server) stays direct
-            monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        monkeypatch.setenv(name, value)
     return hub
