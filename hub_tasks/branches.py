@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub_tasks.errors import AlreadyExistsError, InvalidParameter, NotLoginError, RequestError
+from hub_tasks.repo_types import RepoType, repo_kind
 from hub_tasks.validation import COMMIT_ID_RE, validate_branch, validate_model_id, validate_ref
 from hub_tasks.wire.git import UPLOAD_PACK, Advertisement, GitRefs
 from hub_tasks.wire.session import HubSession
@@ -39,6 +40,7 @@ def create_branch(
     *,
     exist_ok: bool = False,
     login: Callable[[], object],
+    repo_type: RepoType = "model",
 ) -> str:
     """Create `branch` at the commit `from_revision` points at; returns that commit id.
 
@@ -49,6 +51,7 @@ def create_branch(
         from_revision: A branch or tag, or the commit id at the head of one.
         exist_ok: When the branch already exists, return its commit instead of raising.
         login: Called once when the session has no git token yet (`HubClient.login`).
+        repo_type: "model" or "dataset".
 
     Raises:
         InvalidParameter: A name git refuses, a name equal to an existing tag, or a `from_revision`
@@ -64,6 +67,7 @@ def create_branch(
         ...
         hub_tasks.errors.InvalidParameter: create_branch: branch 'a..b' is not a valid name ...
     """
+    repo_kind(repo_type, OPERATION)
     validate_model_id(model_id, OPERATION)
     validate_branch(branch, OPERATION)
     validate_ref(from_revision, "from_revision", OPERATION)
@@ -76,7 +80,7 @@ def create_branch(
             operation=OPERATION,
             model_id=model_id,
         )
-    git = GitRefs(session, model_id)
+    git = GitRefs(session, model_id, repo_type)
     refs = git.advertisement(OPERATION)
     existing = refs.branch(branch)
     if existing is not None:

@@ -32,6 +32,7 @@ from hub_tasks.errors import (
     connection_error,
 )
 from hub_tasks.files import matches, normalize_patterns, sha256_file
+from hub_tasks.repo_types import RepoKind, RepoType, repo_kind
 from hub_tasks.types import DownloadedFile, DownloadResult, RepoFile
 from hub_tasks.validation import validate_model_id, validate_ref
 
@@ -49,8 +50,11 @@ class DownloadHub(Protocol):
         self, method: str, path: str, *, operation: str, model_id: str | None = None, **kwargs: Any
     ) -> tuple[dict[str, Any] | None, requests.Response]: ...
     def retrying(self, operation: str, model_id: str | None) -> Retrying: ...
-    def resolve_ref(self, model_id: str, ref: str = "master") -> str: ...
-    def get_model_files(self, model_id: str, revision: str | None = None, *, recursive: bool) -> list[RepoFile]: ...
+    def resolve_ref(self, model_id: str, ref: str = "master", *, repo_type: RepoType = "model") -> str: ...
+    def get_repo_files(
+        self, repo_id: str, revision: str | None = None, root: str | None = None, recursive: bool = False, *,
+        repo_type: RepoType = "model", headers: dict[str, str] | None = None,
+    ) -> list[RepoFile]: ...  # fmt: skip
 
 
 Opener = Callable[[dict[str, str]], requests.Response]
@@ -238,10 +242,10 @@ def _present(target: Path, entry: RepoFile) -> bool:
 
 
 def _download_one(
-    client: DownloadHub, model_id: str, commit_id: str, entry: RepoFile, target: Path, fetch: _Fetch
+    client: DownloadHub, model_id: str, commit_id: str, entry: RepoFile, target: Path, fetch: _Fetch, kind: RepoKind
 ) -> None:
     """Fetch one listed file through its `.incomplete` partial (resumed when one is left), verify, rename."""
-    op = "download_model"
+    op = f"download_{kind.name}"
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.incomplete")
     if part.exists() and part.stat().st_size >= entry.size:
@@ -249,7 +253,7 @@ def _download_one(
     params = {"Revision": commit_id, "FilePath": entry.path}
 
     def opener(headers: dict[str, str]) -> requests.Response:
-        path = f"/api/v1/models/{model_id}/repo"
+        path = f"{kind.api(model_id)}/repo"
         kwargs = {"params": params, "headers": headers, "stream": True, "retry": False}
         return client.call("GET", path, operation=op, model_id=model_id, **kwargs)[1]
 
@@ -260,9 +264,12 @@ def _download_one(
 def download_model(
     client: DownloadHub, model_id: str, local_dir: str | os.PathLike[str], revision: str = "master",
     allow_patterns: Patterns = None, ignore_patterns: Patterns = None, max_workers: int = 4,
+    repo_type: RepoType = "model",
 ) -> DownloadResult:  # fmt: skip
-    """Mirror one revision into `local_dir`, verifying every file (see `HubClient.download_model`)."""
-    op = "download_model"
+    """Mirror one revision of a model (or dataset) into `local_dir`, verifying every file (see
+    `HubClient.download_model`, `HubClient.download_dataset`)."""
+    kind = repo_kind(repo_type, "download_model")
+    op = f"download_{kind.name}"
     validate_model_id(model_id, op)
     validate_ref(revision, "revision", op)
     allow = normalize_patterns(allow_patterns, "allow_patterns")
@@ -270,8 +277,8 @@ def download_model(
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise InvalidParameter(f"max_workers must be a positive integer, got {max_workers!r}", operation=op)
     folder = _folder(local_dir, "local_dir", op, create=False)  # created once the listing is known to be safe
-    commit_id = client.resolve_ref(model_id, revision)
-    keep = [e for e in client.get_model_files(model_id, commit_id, recursive=True) if e.is_file]
+    commit_id = client.resolve_ref(model_id, revision, repo_type=kind.name)
+    keep = [e for e in client.get_repo_files(model_id, commit_id, recursive=True, repo_type=kind.name) if e.is_file]
     entries = [e for e in keep if (not allow or matches(e.path, allow)) and not matches(e.path, ignore)]
     targets = {e.path: local_path(folder, e.path) for e in entries}  # all checked before anything is written
     folder.mkdir(parents=True, exist_ok=True)
@@ -285,7 +292,7 @@ def download_model(
         fetch = _Fetch()
         fetches.append(fetch)
         try:
-            _download_one(client, model_id, commit_id, entry, target, fetch)
+            _download_one(client, model_id, commit_id, entry, target, fetch, kind)
         except DownloadError as exc:
             return exc.failures[0]
         except TransientHubError as exc:  # the client's own retries ran out: a later retry resumes
@@ -315,6 +322,7 @@ def download_model(
     fresh = [f for f in files if f.action == "downloaded"]
     return DownloadResult(
         model_id=model_id, revision=revision, commit_id=commit_id, local_dir=str(folder), files=files,
+        repo_type=kind.name,
         files_downloaded=len(fresh), files_present=len(files) - len(fresh),
         bytes_downloaded=sum(f.received for f in fetches), bytes_resumed=sum(f.bytes_resumed for f in fresh),
     )  # fmt: skip

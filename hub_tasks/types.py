@@ -127,6 +127,89 @@ class ModelPage(HubResult):
     page_size: int
 
 
+class DatasetInfo(HubResult):
+    """A dataset's metadata.
+
+    Attributes:
+        dataset_id: "owner/name".
+        id: The hub's numeric id (legacy metadata only; the file tree can be addressed by it).
+        type: The hub's dataset type code (4: general), legacy metadata only.
+        visibility: 1 private, 3 internal, 5 public; None when the source (the OpenAPI listing) only
+            says `private`.
+    """
+
+    dataset_id: str
+    owner: str
+    name: str
+    id: int | None = None
+    type: int | None = None
+    visibility: int | None = None
+    private: bool = False
+    license: str = ""
+    display_name: str = ""
+    description: str = ""
+    downloads: int = 0
+    likes: int = 0
+    tags: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+
+    @classmethod
+    def from_legacy(cls, data: dict[str, Any]) -> DatasetInfo:
+        """From the legacy `Data` of GET /api/v1/datasets/{o}/{n} (§21.2: numeric `Id`, `Type`)."""
+        owner = str(data.get("Owner") or data.get("Namespace") or data.get("Path") or "")
+        name = str(data.get("Name") or "")
+        visibility = data.get("Visibility")
+        return cls(
+            dataset_id=f"{owner}/{name}",
+            owner=owner,
+            name=name,
+            id=int(data["Id"]) if str(data.get("Id") or "").isdigit() else None,
+            type=int(data["Type"]) if str(data.get("Type") or "").isdigit() else None,
+            visibility=int(visibility) if visibility is not None else None,
+            private=visibility is not None and int(visibility) != 5,
+            license=data.get("License") or "",
+            display_name=data.get("ChineseName") or "",
+            description=data.get("Description") or "",
+            downloads=int(data.get("Downloads") or 0),
+            likes=int(data.get("Likes") or 0),
+            tags=[str(t) for t in data.get("Tags") or [] if isinstance(t, str)],
+            created_at=parse_time(data.get("GmtCreate") or data.get("CreatedTime")),
+            last_modified=parse_time(data.get("LastUpdatedTime") or data.get("GmtModified")),
+        )
+
+    @classmethod
+    def from_openapi(cls, data: dict[str, Any]) -> DatasetInfo:
+        """From an OpenAPI dataset object (`id` "owner/name", `private`, ...)."""
+        dataset_id = str(data.get("id") or "")
+        owner, _, name = dataset_id.partition("/")
+        private = bool(data.get("private"))
+        return cls(
+            dataset_id=dataset_id,
+            owner=owner,
+            name=name,
+            visibility=None if private else 5,
+            private=private,
+            license=data.get("license") or "",
+            display_name=data.get("display_name") or "",
+            description=data.get("description") or "",
+            downloads=int(data.get("downloads") or 0),
+            likes=int(data.get("likes") or 0),
+            tags=[str(t) for t in data.get("tags") or [] if isinstance(t, str)],
+            created_at=parse_time(data.get("created_at")),
+            last_modified=parse_time(data.get("last_modified")),
+        )
+
+
+class DatasetPage(HubResult):
+    """One page of a dataset listing."""
+
+    datasets: list[DatasetInfo]
+    total_count: int
+    page_number: int
+    page_size: int
+
+
 class Revision(HubResult):
     """A branch or a tag, with its creation time and the commit it points at once known.
 
@@ -296,6 +379,7 @@ class PushOptions(BaseModel):
         default="master", description="The branch to publish to; a missing one is created from master's head."
     )
     original_model_id: str | None = Field(default=None, description="The base model (used when the repo is created).")
+    description: str | None = Field(default=None, description="A dataset's description (used when it is created).")
     ignore_file_pattern: tuple[str, ...] = Field(
         default=(),
         description="Regular expressions (the seed's meaning) searched in each relative path, e.g. "
@@ -411,6 +495,7 @@ class PushResult(HubResult):
     revision: str
     model_url: str
     commit_id: str | None
+    repo_type: Literal["model", "dataset"] = "model"
     commit_ids: list[str] = Field(default_factory=list)
     created_repo: bool = False
     created_branch: bool = False
@@ -427,6 +512,16 @@ class PushResult(HubResult):
     verified: bool = False
     changes: list[FileChange] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def repo_id(self) -> str:
+        """The published repo's id ("owner/name"), a model's or a dataset's (`repo_type`)."""
+        return self.model_id
+
+    @property
+    def repo_url(self) -> str:
+        """The published repo's page."""
+        return self.model_url
 
     @property
     def noop(self) -> bool:
@@ -458,6 +553,7 @@ class DownloadResult(HubResult):
     revision: str
     commit_id: str
     local_dir: str
+    repo_type: Literal["model", "dataset"] = "model"
     files_downloaded: int = 0
     files_present: int = 0
     bytes_downloaded: int = 0

@@ -39,8 +39,9 @@ from hub_tasks.push.hashcache import HashCache, default_cache_path
 from hub_tasks.push.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
 from hub_tasks.push.progress import Progress
 from hub_tasks.push.scan import LocalFile, check_folder, scan_folder
+from hub_tasks.repo_types import RepoType, repo_kind
 from hub_tasks.settings import HubSettings
-from hub_tasks.types import CommitOperation, FileChange, ProgressEvent, PushOptions, PushResult, RepoFile
+from hub_tasks.types import CommitOperation, FileChange, ProgressEvent, PushOptions, PushResult, RepoFile, Revision
 from hub_tasks.validation import validate_branch, validate_model_id
 from hub_tasks.wire.session import T
 from hub_tasks.wire.transfer import LFS_BATCH_MAX
@@ -59,30 +60,54 @@ HASH_WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 class PushHub(Protocol):
-    """The hub operations the engine uses; `HubClient` provides them (the engine never imports it)."""
+    """The hub operations the engine uses; `HubClient` provides them (the engine never imports it).
+
+    Every repo operation takes the repo type: the engine publishes models and datasets alike.
+    """
 
     settings: HubSettings
 
     def require_token(self, operation: str, model_id: str | None = None) -> None: ...
-    def model_url(self, model_id: str) -> str: ...
-    def model_exists(self, model_id: str) -> bool: ...
-    def delete_model(self, model_id: str, *, confirm: str | None = None) -> None: ...
-    def create_model(
-        self, model_id: str, visibility: int, license: str, chinese_name: str | None, original_model_id: str
+    def repo_url(self, repo_id: str, repo_type: RepoType = "model") -> str: ...
+    def repo_exists(self, repo_id: str, *, repo_type: RepoType = "model") -> bool: ...
+    def delete_repo(self, repo_id: str, *, repo_type: RepoType = "model", confirm: str | None = None) -> None: ...
+    def create_repo(
+        self,
+        repo_id: str,
+        *,
+        repo_type: RepoType = "model",
+        visibility: int = 5,
+        license: str = "Apache License 2.0",
+        chinese_name: str | None = None,
+        description: str | None = None,
+        original_model_id: str | None = None,
     ) -> str: ...
-    def get_model_branches_and_tags(self, model_id: str) -> tuple[list[str], list[str]]: ...
-    def get_model_files(self, model_id: str, revision: str | None = None, *, recursive: bool) -> list[RepoFile]: ...
-    def resolve_ref(self, model_id: str, ref: str = "master") -> str: ...
-    def resolve_ref_or_none(self, model_id: str, ref: str) -> str | None: ...
-    def create_tag(self, model_id: str, tag: str, revision: str = "master") -> str: ...
+    def get_branches_and_tags_details(
+        self, repo_id: str, *, repo_type: RepoType = "model"
+    ) -> tuple[list[Revision], list[Revision]]: ...
+    def get_repo_files(
+        self, repo_id: str, revision: str | None = None, root: str | None = None, recursive: bool = False, *,
+        repo_type: RepoType = "model", headers: dict[str, str] | None = None,
+    ) -> list[RepoFile]: ...  # fmt: skip
+    def resolve_ref(self, model_id: str, ref: str = "master", *, repo_type: RepoType = "model") -> str: ...
+    def resolve_ref_or_none(self, model_id: str, ref: str, *, repo_type: RepoType = "model") -> str | None: ...
+    def create_tag(
+        self, model_id: str, tag: str, revision: str = "master", *, repo_type: RepoType = "model"
+    ) -> str: ...
     def create_branch(
-        self, model_id: str, branch: str, from_revision: str = "master", *, exist_ok: bool = False
-    ) -> str: ...
-    def lfs_batch(self, model_id: str, objects: list[tuple[str, int]]) -> dict[str, str | None]: ...
+        self, model_id: str, branch: str, from_revision: str = "master", *, exist_ok: bool = False,
+        repo_type: RepoType = "model",
+    ) -> str: ...  # fmt: skip
+    def lfs_batch(
+        self, model_id: str, objects: list[tuple[str, int]], *, repo_type: RepoType = "model"
+    ) -> dict[str, str | None]: ...
     def upload_blob(
         self, model_id: str, href: str, path: str, size: int, on_bytes: Callable[[int], None] | None = None
     ) -> int: ...
-    def create_commit(self, model_id: str, revision: str, message: str, operations: list[CommitOperation]) -> str: ...
+    def create_commit(
+        self, model_id: str, revision: str, message: str, operations: list[CommitOperation], *,
+        repo_type: RepoType = "model",
+    ) -> str: ...  # fmt: skip
     def call_checked(
         self, send: Callable[[], T], landed: Callable[[], T | None], *, operation: str, model_id: str | None
     ) -> T: ...
@@ -117,8 +142,12 @@ class Publisher:
         model_dir: str | os.PathLike[str],
         options: PushOptions,
         progress: Callable[[ProgressEvent], None] | None = None,
+        repo_type: RepoType = "model",
     ) -> None:
         self.hub = hub
+        self.kind = repo_kind(repo_type, "push_model")
+        self.repo_type: RepoType = self.kind.name
+        self.op = f"push_{self.kind.name}"  # the operation errors name: push_model or push_dataset
         self.model_id = model_id
         self.model_dir = model_dir
         self.options = options
@@ -133,41 +162,48 @@ class Publisher:
 
     # -- 1. checks ------------------------------------------------------------------------------
     def _validate(self) -> IgnoreRules:
-        """The model id (the options validated themselves when they were built)."""
-        validate_model_id(self.model_id, "push_model")
+        """The repo id (the options validated themselves when they were built)."""
+        validate_model_id(self.model_id, self.op)
         return self.options.ignored
 
     def _open_cache(self) -> HashCache:
         return open_hash_cache(self.options.hash_cache)
 
+    def _resolve(self, ref: str) -> str:
+        return self.hub.resolve_ref(self.model_id, ref, repo_type=self.repo_type)
+
+    def _resolve_or_none(self, ref: str) -> str | None:
+        return self.hub.resolve_ref_or_none(self.model_id, ref, repo_type=self.repo_type)
+
     # -- 3. remote state ------------------------------------------------------------------------
     def _remote_files(self, revision: str) -> dict[str, RepoFile]:
-        listing = self.hub.get_model_files(self.model_id, revision, recursive=True)
+        listing = self.hub.get_repo_files(self.model_id, revision, recursive=True, repo_type=self.repo_type)
         return {f.path: f for f in listing if f.is_file}
 
     def _read_remote(self) -> RemoteState:
         hub, revision, tag = self.hub, self.options.revision, self.options.tag
         if revision != DEFAULT_BRANCH:
-            validate_branch(revision, "push_model")  # it may have to be created: git's rules, checked now
-        if not hub.model_exists(self.model_id):
+            validate_branch(revision, self.op)  # it may have to be created: git's rules, checked now
+        if not hub.repo_exists(self.model_id, repo_type=self.repo_type):
             if self.options.license is None:
                 raise InvalidParameter(
                     f"{self.model_id} does not exist and license=None: a new repo needs a license, "
                     "e.g. license='Apache License 2.0'",
-                    operation="push_model",
+                    operation=self.op,
                     model_id=self.model_id,
                 )
             return RemoteState(exists=False, branch_missing=revision != DEFAULT_BRANCH)
-        branches, tags = hub.get_model_branches_and_tags(self.model_id)
-        tag_commit = hub.resolve_ref_or_none(self.model_id, tag) if tag and tag in tags else None
+        branch_refs, tag_refs = hub.get_branches_and_tags_details(self.model_id, repo_type=self.repo_type)
+        branches, tags = [b.name for b in branch_refs], [t.name for t in tag_refs]
+        tag_commit = self._resolve_or_none(tag) if tag and tag in tags else None
         if revision in branches:
-            head = hub.resolve_ref(self.model_id, revision)
+            head = self._resolve(revision)
             return RemoteState(exists=True, head=head, tree=self._remote_files(head), tag_commit=tag_commit)
         if revision in tags:
             raise InvalidParameter(
                 f"revision {revision!r} is a tag, and files can only change on a branch: publish to a branch "
                 f"(a missing one is created from {DEFAULT_BRANCH}) and pass tag=... to version it",
-                operation="push_model",
+                operation=self.op,
                 model_id=self.model_id,
             )
         if revision == DEFAULT_BRANCH:
@@ -176,11 +212,11 @@ class Publisher:
             raise InvalidParameter(
                 f"branch {revision!r} cannot be created: {self.model_id} has no commit on {DEFAULT_BRANCH} to start "
                 f"it from; publish to {DEFAULT_BRANCH} first",
-                operation="push_model",
+                operation=self.op,
                 model_id=self.model_id,
             )
         # The seed's promise: a missing branch is created from the default branch's head.
-        base = hub.resolve_ref(self.model_id, DEFAULT_BRANCH)
+        base = self._resolve(DEFAULT_BRANCH)
         return RemoteState(
             exists=True, head=base, tree=self._remote_files(base), tag_commit=tag_commit, branch_missing=True
         )
@@ -191,10 +227,18 @@ class Publisher:
         o = self.options
         assert o.license is not None, "_read_remote refuses license=None for a repo it must create"
         try:
-            self.hub.create_model(self.model_id, o.visibility, o.license, o.chinese_name, o.original_model_id or "")
+            self.hub.create_repo(
+                self.model_id,
+                repo_type=self.repo_type,
+                visibility=o.visibility,
+                license=o.license,
+                chinese_name=o.chinese_name,
+                description=o.description,
+                original_model_id=o.original_model_id or "",
+            )
             self.created_repo = True
         except AlreadyExistsError:
-            if not self.hub.model_exists(self.model_id):
+            if not self.hub.repo_exists(self.model_id, repo_type=self.repo_type):
                 raise
         remote.exists = True
 
@@ -208,19 +252,21 @@ class Publisher:
         if not remote.branch_missing:
             return remote
         try:
-            head = self.hub.create_branch(self.model_id, self.options.revision, DEFAULT_BRANCH, exist_ok=True)
+            head = self.hub.create_branch(
+                self.model_id, self.options.revision, DEFAULT_BRANCH, exist_ok=True, repo_type=self.repo_type
+            )
         except InvalidParameter as exc:
             if remote.head is not None or not self.created_repo:
                 raise
             # A repo this publish just created, which the hub did not start with a commit: there is
             # nothing to branch from. The empty repo is ours and half of a failed publish: remove it.
-            self.hub.delete_model(self.model_id, confirm=self.model_id)
+            self.hub.delete_repo(self.model_id, repo_type=self.repo_type, confirm=self.model_id)
             self.created_repo = False
             raise InvalidParameter(
                 f"branch {self.options.revision!r} cannot be created: the new repo {self.model_id} has no commit on "
                 f"{DEFAULT_BRANCH} to start it from (the repo this publish created was removed again); publish to "
                 f"{DEFAULT_BRANCH} first",
-                operation="push_model",
+                operation=self.op,
                 model_id=self.model_id,
             ) from exc
         self.created_branch = True
@@ -248,7 +294,7 @@ class Publisher:
     ) -> list[Future[None]]:
         """Ask which of these blobs the hub lacks and start uploading those."""
         self._ensure_repo(remote)
-        hrefs = self.hub.lfs_batch(self.model_id, [(sha, f.size) for sha, f in pending])
+        hrefs = self.hub.lfs_batch(self.model_id, [(sha, f.size) for sha, f in pending], repo_type=self.repo_type)
         futures = []
         for sha, file in pending:
             href = hrefs.get(sha)
@@ -281,7 +327,7 @@ class Publisher:
                     if (
                         defer
                         or sha in seen
-                        or not is_lfs(file.path, file.size)
+                        or not is_lfs(file.path, file.size, self.repo_type)
                         or (theirs is not None and (theirs.sha256, theirs.size) == (sha, file.size))
                     ):
                         continue
@@ -319,7 +365,7 @@ class Publisher:
         if hashlib.sha256(data).hexdigest() != change.sha256:
             raise InvalidParameter(
                 f"{change.path} changed during the publish: publish again after training ends",
-                operation="push_model",
+                operation=self.op,
                 model_id=self.model_id,
             )
         return data
@@ -345,10 +391,10 @@ class Publisher:
             before = parent
 
             def send(operations: list = operations, text: str = text) -> str:
-                return self.hub.create_commit(self.model_id, revision, text, operations)
+                return self.hub.create_commit(self.model_id, revision, text, operations, repo_type=self.repo_type)
 
             def landed(batch: list[FileChange] = batch, before: str | None = before) -> str | None:
-                head = self.hub.resolve_ref_or_none(self.model_id, revision)
+                head = self._resolve_or_none(revision)
                 if head is None or head == before or not self._applied(batch, self._remote_files(head)):
                     return None
                 return head
@@ -356,13 +402,13 @@ class Publisher:
             try:
                 parent = self.hub.call_checked(send, landed, operation="create_commit", model_id=self.model_id)
             except InvalidParameter as exc:  # e.g. deleting a file someone else deleted meanwhile
-                now = self.hub.resolve_ref_or_none(self.model_id, revision)
+                now = self._resolve_or_none(revision)
                 if now == before:
                     raise
                 raise ConcurrentChangeError(
                     f"a concurrent change was detected: {revision} moved to {now} while we committed, and the hub "
                     f"refused our commit ({exc.message}); publish again",
-                    operation="push_model",
+                    operation=self.op,
                     model_id=self.model_id,
                 ) from exc
             made.append(parent)
@@ -379,7 +425,7 @@ class Publisher:
         raise AlreadyExistsError(
             f"tag {tag!r} already points at {remote.tag_commit}, but this publish lands on {lands}; tags are never "
             "moved: choose a new tag",
-            operation="push_model",
+            operation=self.op,
             model_id=self.model_id,
         )
 
@@ -387,25 +433,27 @@ class Publisher:
         """Publish; see the module docstring for the order of work."""
         started = time.perf_counter()
         ignore = self._validate()
-        folder = check_folder(self.model_dir)
+        folder = check_folder(self.model_dir, f"{self.kind.name}_dir", require_config=self.kind.name == "model")
         cache = self._open_cache()
         try:
             files = scan_folder(folder, ignore, self.options.allow_secret_files, skip_paths=cache.files())
             self.files = {f.path: f for f in files}
             self.timings["scan"] = time.perf_counter() - started
-            self.hub.require_token("push_model", self.model_id)
+            self.hub.require_token(self.op, self.model_id)
             remote = self._read_remote()
             self._hash_and_upload(files, cache, remote, defer=remote.tag_commit is not None)
         finally:
             cache.close()
-        first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore)
+        first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore, self.repo_type)
         self._check_tag(plan, remote)
         if remote.branch_missing:
             self._ensure_repo(remote)
             base = remote.head
             remote = self._ensure_branch(remote)
             if remote.head != base:
-                first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore)
+                first_plan = plan = plan_push(
+                    self.manifest, remote.tree, self.options.delete_missing, ignore, self.repo_type
+                )
                 self._upload_plan(plan, remote)
         commits: list[str] = []
         head = remote.head
@@ -420,7 +468,7 @@ class Publisher:
             commits += self._commit(plan, head)
             self.timings["commit"] += time.perf_counter() - step
             step = time.perf_counter()
-            head = self.hub.resolve_ref(self.model_id, self.options.revision)
+            head = self._resolve(self.options.revision)
             # The tree of that very commit: a listing by branch name could already show a later commit.
             remote = RemoteState(exists=True, head=head, tree=self._remote_files(head))
             self.timings["verify"] += time.perf_counter() - step
@@ -431,7 +479,7 @@ class Publisher:
                 raise ConcurrentChangeError(
                     f"a concurrent change was detected: {self.options.revision} moved to {head} after our commit "
                     f"{commits[-1]}; the hub now differs from the folder: {'; '.join(problems[:10])}",
-                    operation="push_model",
+                    operation=self.op,
                     model_id=self.model_id,
                 )
             log.warning(
@@ -439,16 +487,16 @@ class Publisher:
                 self.model_id,
                 len(problems),
             )
-            plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore)
+            plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore, self.repo_type)
         else:
             raise ConcurrentChangeError(
                 f"a concurrent change was detected and {REPAIR_ROUNDS} repairs did not converge",
-                operation="push_model",
+                operation=self.op,
                 model_id=self.model_id,
             )
         tag = self.options.tag
         if tag and head is not None:
-            self.hub.create_tag(self.model_id, tag, head)
+            self.hub.create_tag(self.model_id, tag, head, repo_type=self.repo_type)
         self.timings["total"] = time.perf_counter() - started
         return self._result(first_plan, commits, tag if head is not None else None)
 
@@ -458,7 +506,8 @@ class Publisher:
         return PushResult(
             model_id=self.model_id,
             revision=self.options.revision,
-            model_url=self.hub.model_url(self.model_id),
+            model_url=self.hub.repo_url(self.model_id, self.repo_type),
+            repo_type=self.repo_type,
             commit_id=commits[-1] if commits else None,
             commit_ids=commits,
             created_repo=self.created_repo,
@@ -485,9 +534,11 @@ def push_folder(
     model_dir: str | os.PathLike[str],
     options: PushOptions,
     progress: Callable[[ProgressEvent], None] | None = None,
+    repo_type: RepoType = "model",
 ) -> PushResult:
-    """Publish a model folder so that `options.revision` holds exactly its files (see `HubClient.push_model`)."""
-    return Publisher(hub, model_id, model_dir, options, progress).run()
+    """Publish a model (or dataset) folder so that `options.revision` holds exactly its files (see
+    `HubClient.push_model` and `HubClient.push_dataset`)."""
+    return Publisher(hub, model_id, model_dir, options, progress, repo_type).run()
 
 
 def verify_folder(
@@ -501,21 +552,25 @@ def verify_folder(
     hash_cache: str | os.PathLike[str] | None = DEFAULT_HASH_CACHE,
     allow_secret_files: bool | Iterable[str] = False,
     ignore_patterns: str | Iterable[str] | None = None,
+    repo_type: RepoType = "model",
 ) -> int:
-    """Check that `revision` holds exactly the folder's files (paths, sizes, sha256); returns how many.
+    """Check that `revision` of a model (or dataset) holds exactly the folder's files (paths, sizes,
+    sha256); returns how many.
 
     Raises:
         VerificationError: Any difference, listed path by path.
     """
     ignore = IgnoreRules.parse(ignore_file_pattern, ignore_patterns)
-    folder = check_folder(model_dir)
+    kind = repo_kind(repo_type, "verify_folder")
+    folder = check_folder(model_dir, f"{kind.name}_dir", require_config=kind.name == "model")
     cache = open_hash_cache(hash_cache)
     try:
         files = scan_folder(folder, ignore, allow_secret_files, cache.files())
         manifest = {f.path: (cache.hash(f)[0], f.size) for f in files}
     finally:
         cache.close()
-    remote = {f.path: f for f in hub.get_model_files(model_id, revision, recursive=True) if f.is_file}
+    listing = hub.get_repo_files(model_id, revision, recursive=True, repo_type=kind.name)
+    remote = {f.path: f for f in listing if f.is_file}
     problems = tree_differences(manifest, remote, delete_missing, ignore)
     if problems:
         raise VerificationError(

@@ -65,6 +65,15 @@ LFS_SUFFIXES = (
     ".zip",
     ".zst",
 )
+# A dataset's small files go as LFS blobs by a longer list of suffixes (data, images, audio: SDK 1.40's
+# DATASET_LFS_SUFFIX, protocol.md §21.7); `.jsonl` is one, which a model commits inline.
+DATASET_LFS_SUFFIXES = (
+    ".7z", ".aac", ".arrow", ".audio", ".bmp", ".bin", ".bz2", ".flac", ".ftz", ".gif", ".gz", ".h5", ".jack",
+    ".jpeg", ".jpg", ".png", ".jsonl", ".joblib", ".lz4", ".msgpack", ".npy", ".npz", ".ot", ".parquet", ".pb",
+    ".pickle", ".pcm", ".pkl", ".raw", ".rar", ".sam", ".tar", ".tgz", ".wasm", ".wav", ".webm", ".webp", ".zip",
+    ".zst", ".tiff", ".mp3", ".mp4", ".ogg",
+)  # fmt: skip
+SUFFIXES_BY_REPO_TYPE = {"model": LFS_SUFFIXES, "dataset": DATASET_LFS_SUFFIXES}
 # ... except that an inline file this large would not fit the commit budget, so it goes LFS anyway.
 INLINE_MAX = 4 * 1024 * 1024
 COMMIT_MAX_ACTIONS = 2000  # the hub's limit: more is a 422 (§10.5)
@@ -73,19 +82,21 @@ _ACTION_OVERHEAD = 192
 _ENVELOPE_OVERHEAD = 512
 
 
-def is_lfs(path: str, size: int) -> bool:
-    """Whether a file travels as an LFS blob (True) or inline in the commit (False).
+def is_lfs(path: str, size: int, repo_type: str = "model") -> bool:
+    """Whether a file of a model (or dataset) travels as an LFS blob (True) or inline in the commit (False).
 
     Example:
         >>> is_lfs("weights/model.safetensors", 10), is_lfs("README.md", 10), is_lfs("data.txt", 100_000)
         (True, False, True)
+        >>> is_lfs("train.jsonl", 10), is_lfs("train.jsonl", 10, "dataset")
+        (False, True)
     """
     name = path.rsplit("/", 1)[-1].lower()
     if size > INLINE_MAX:
         return True
     if name in INLINE_NAMES:
         return False
-    return size > LFS_THRESHOLD or any(name.endswith(s) for s in LFS_SUFFIXES)
+    return size > LFS_THRESHOLD or name.endswith(SUFFIXES_BY_REPO_TYPE[repo_type])
 
 
 @dataclass
@@ -123,9 +134,11 @@ def plan_push(
     remote: Mapping[str, RepoFile],
     delete_missing: bool = True,
     ignored: Callable[[str], bool] = lambda _: False,
+    repo_type: str = "model",
 ) -> PushPlan:
     """Compare the folder's manifest (path -> (sha256, size)) with the remote files; with
-    `delete_missing`, the remote files the folder lacks are deleted when `managed`.
+    `delete_missing`, the remote files the folder lacks are deleted when `managed`. `repo_type`
+    decides which small files go as LFS blobs (`is_lfs`).
 
     Example:
         >>> plan = plan_push({"a.txt": ("0" * 64, 1)}, {})
@@ -140,7 +153,9 @@ def plan_push(
             plan.unchanged += 1
             continue
         change = "added" if theirs is None else "changed"
-        plan.uploads.append(FileChange(path=path, change=change, size=size, sha256=sha, lfs=is_lfs(path, size)))
+        plan.uploads.append(
+            FileChange(path=path, change=change, size=size, sha256=sha, lfs=is_lfs(path, size, repo_type))
+        )
     if delete_missing:
         for path in sorted(set(remote) - set(local)):
             if managed(path, ignored):

@@ -53,8 +53,9 @@ class LocalFile:
     device: int
 
 
-def check_folder(model_dir: str | os.PathLike[str]) -> Path:
-    """The folder exists, is a directory, and holds a `configuration.json` with a JSON object.
+def check_folder(model_dir: str | os.PathLike[str], what: str = "model_dir", *, require_config: bool = True) -> Path:
+    """The folder exists, is a directory, and (for a model: `require_config`) holds a `configuration.json`
+    with a JSON object. A dataset folder needs none (SDK 1.40 asks for none either).
 
     Never creates `configuration.json` in the user's folder (the old SDK did).
 
@@ -63,9 +64,11 @@ def check_folder(model_dir: str | os.PathLike[str]) -> Path:
     """
     folder = Path(model_dir).expanduser()
     if not folder.exists():
-        raise InvalidParameter(f"model_dir {str(folder)!r} does not exist: pass the folder training wrote")
+        raise InvalidParameter(f"{what} {str(folder)!r} does not exist: pass the folder to publish")
     if not folder.is_dir():
-        raise InvalidParameter(f"model_dir {str(folder)!r} is a file, not a folder: pass its parent folder")
+        raise InvalidParameter(f"{what} {str(folder)!r} is a file, not a folder: pass its parent folder")
+    if not require_config:
+        return folder.resolve()
     config = folder / CONFIG_FILE
     if not config.is_file():
         raise InvalidParameter(

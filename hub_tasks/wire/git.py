@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass
 
 from hub_tasks.errors import RequestError
+from hub_tasks.repo_types import RepoType, repo_kind
 from hub_tasks.wire.session import HubSession
 
 ZERO_ID = "0" * 40
@@ -144,16 +145,17 @@ def parse_report(body: bytes, refname: str) -> str | None:
 
 
 class GitRefs:
-    """Ref reads and ref creation on one model's git endpoint, `{endpoint}/{owner}/{name}.git`.
+    """Ref reads and ref creation on one repo's git endpoint (`{endpoint}/{owner}/{name}.git` for a model,
+    `{endpoint}/datasets/{owner}/{name}.git` for a dataset).
 
     Authenticates as git does, with Basic `oauth2:<git token>`; the session must hold the git token
     (`HubClient.login()` stores it). Not a public API: `HubClient.create_branch` is.
     """
 
-    def __init__(self, session: HubSession, model_id: str) -> None:
+    def __init__(self, session: HubSession, model_id: str, repo_type: RepoType = "model") -> None:
         self.session = session
         self.model_id = model_id
-        self.url = f"{session.endpoint}/{model_id}.git"
+        self.url = f"{session.endpoint}{repo_kind(repo_type).git(model_id)}"
 
     def advertisement(self, operation: str, service: str = RECEIVE_PACK) -> Advertisement:
         """The refs as `service` advertises them (a read: retried like any GET). receive-pack's is the

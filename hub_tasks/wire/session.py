@@ -42,6 +42,7 @@ from hub_tasks.errors import (
     connection_error,
     tls_error,
 )
+from hub_tasks.repo_types import RepoType, repo_kind
 from hub_tasks.settings import HubSettings, normalize_endpoint
 from hub_tasks.wire.network import Network
 
@@ -406,4 +407,8 @@ class HubSession:
 
     def model_url(self, model_id: str) -> str:
         """The model's page on the hub."""
-        return f"{self.endpoint}/models/{model_id}"
+        return self.repo_url(model_id)
+
+    def repo_url(self, repo_id: str, repo_type: RepoType = "model") -> str:
+        """The page of a model or dataset on the hub."""
+        return f"{self.endpoint}{repo_kind(repo_type).web(repo_id)}"

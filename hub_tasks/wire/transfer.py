@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hub_tasks.errors import InvalidParameter, RequestError
+from hub_tasks.repo_types import RepoType, repo_kind
 from hub_tasks.types import CommitOperation
 from hub_tasks.validation import validate_model_id, validate_ref
 from hub_tasks.wire.session import HubSession
@@ -56,10 +57,17 @@ class FileBody:
 class TransferSession(HubSession):
     """`HubSession` plus the byte-moving calls: blob negotiation, blob upload and commit."""
 
-    def lfs_batch(self, model_id: str, objects: Iterable[tuple[str, int]]) -> dict[str, str | None]:
+    def lfs_batch(
+        self, model_id: str, objects: Iterable[tuple[str, int]], *, repo_type: RepoType = "model"
+    ) -> dict[str, str | None]:
         """Ask which blobs the hub lacks: oid -> upload URL, or None when already stored.
 
         Sends at most 64 objects per request. Safe to retry (it changes nothing).
+
+        Args:
+            model_id: "owner/name" of the model or dataset.
+            objects: (sha256, size) pairs.
+            repo_type: "model" or "dataset".
 
         Raises:
             RequestError: The hub's answer left out an object (never guessed as "stored").
@@ -83,6 +91,7 @@ class TransferSession(HubSession):
             ```
         """
         op = "lfs_batch"
+        kind = repo_kind(repo_type, op)
         validate_model_id(model_id, op)
         self.require_token(op, model_id)
         wanted = dict(objects)
@@ -92,7 +101,7 @@ class TransferSession(HubSession):
             chunk = [{"oid": oid, "size": wanted[oid]} for oid in oids[start : start + LFS_BATCH_MAX]]
             payload, _ = self.call(
                 "POST",
-                f"/api/v1/repos/models/{model_id}/info/lfs/objects/batch",
+                f"{kind.repos(model_id)}/info/lfs/objects/batch",
                 operation=op,
                 model_id=model_id,
                 json={"operation": "upload", "objects": chunk},
@@ -152,8 +161,16 @@ class TransferSession(HubSession):
         )
         return size
 
-    def create_commit(self, model_id: str, revision: str, message: str, operations: list[CommitOperation]) -> str:
-        """One commit of `operations` on branch `revision`; returns the new commit id.
+    def create_commit(
+        self,
+        model_id: str,
+        revision: str,
+        message: str,
+        operations: list[CommitOperation],
+        *,
+        repo_type: RepoType = "model",
+    ) -> str:
+        """One commit of `operations` on branch `revision` of a model (or, with `repo_type="dataset"`, a dataset).
 
         Never retried here: a commit whose answer is lost may have landed. Callers that retry
         (the push engine) first check whether it did.
@@ -176,6 +193,7 @@ class TransferSession(HubSession):
             ```
         """
         op = "create_commit"
+        kind = repo_kind(repo_type, op)
         validate_model_id(model_id, op)
         validate_ref(revision, "revision", op)
         if not operations:
@@ -184,7 +202,7 @@ class TransferSession(HubSession):
         body: dict[str, Any] = {"commit_message": message, "actions": [o.to_wire() for o in operations]}
         payload, _ = self.call(
             "POST",
-            f"/api/v1/repos/models/{model_id}/commit/{revision}",
+            f"{kind.repos(model_id)}/commit/{revision}",
             operation=op,
             model_id=model_id,
             json=body,
