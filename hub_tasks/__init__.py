@@ -36,6 +36,8 @@ from hub_tasks.settings import HubSettings
 from hub_tasks.types import (
     Commit,
     CommitOperation,
+    DatasetInfo,
+    DatasetPage,
     DownloadedFile,
     DownloadResult,
     FileChange,
@@ -54,6 +56,8 @@ __all__ = [
     "Commit",
     "CommitOperation",
     "ConcurrentChangeError",
+    "DatasetInfo",
+    "DatasetPage",
     "DownloadError",
     "DownloadResult",
     "DownloadedFile",
@@ -111,6 +115,23 @@ _PREFECT_LAYER = {
         ("download_model", "fetch_meta_files_from_url", "push_folder", "push_model", "verify_model_folder"),
         "hub_tasks.prefect.transfer_tasks",
     ),
+    **dict.fromkeys(
+        (
+            "create_dataset",
+            "dataset_exists",
+            "delete_dataset",
+            "download_dataset",
+            "get_dataset",
+            "get_dataset_branches_and_tags",
+            "get_dataset_files",
+            "list_all_datasets",
+            "list_dataset_revisions",
+            "list_datasets",
+            "push_dataset",
+            "verify_dataset_folder",
+        ),
+        "hub_tasks.prefect.dataset_tasks",
+    ),
 }
 __all__ += sorted(_PREFECT_LAYER)
 
@@ -132,6 +153,20 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly (re-exported)
     from hub_tasks.prefect.credentials import ModelScopeCredentials  # noqa: F401
+    from hub_tasks.prefect.dataset_tasks import (  # noqa: F401
+        create_dataset,
+        dataset_exists,
+        delete_dataset,
+        download_dataset,
+        get_dataset,
+        get_dataset_branches_and_tags,
+        get_dataset_files,
+        list_all_datasets,
+        list_dataset_revisions,
+        list_datasets,
+        push_dataset,
+        verify_dataset_folder,
+    )
     from hub_tasks.prefect.runtime import retry_if_transient  # noqa: F401
     from hub_tasks.prefect.tasks import (  # noqa: F401
         create_branch,

@@ -10,6 +10,7 @@ written down in `runtime.py`.
 from __future__ import annotations
 
 from http.cookiejar import CookieJar
+from typing import Literal
 
 from prefect import task
 from pydantic import SecretStr
@@ -391,15 +392,20 @@ def get_model_files(
 
 @task(**hub_task_options("Tag a ModelScope model"))
 def create_tag(
-    model_id: str, tag: str, revision: str = "master", modelscope_credentials: ModelScopeCredentials | None = None
+    model_id: str,
+    tag: str,
+    revision: str = "master",
+    modelscope_credentials: ModelScopeCredentials | None = None,
+    repo_type: Literal["model", "dataset"] = "model",
 ) -> str:
     """Tag the commit `revision` points at; returns the commit id. Never moves an existing tag.
 
     Args:
-        model_id: "owner/name".
+        model_id: "owner/name" of the model (or dataset).
         tag: The tag, e.g. "v1.0" (not master/main).
         revision: Branch, tag or commit id to tag.
         modelscope_credentials: Credentials block; env vars when None.
+        repo_type: "model", or "dataset" to tag a dataset.
 
     Returns:
         The tagged commit id.
@@ -419,7 +425,7 @@ def create_tag(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        return client.create_tag(model_id, tag, revision)
+        return client.create_tag(model_id, tag, revision, repo_type=repo_type)
 
 
 @task(**hub_task_options("Create a ModelScope branch"))
@@ -430,6 +436,7 @@ def create_branch(
     modelscope_credentials: ModelScopeCredentials | None = None,
     *,
     exist_ok: bool = False,
+    repo_type: Literal["model", "dataset"] = "model",
 ) -> str:
     """Create a branch at the commit `from_revision` points at; returns that commit id.
 
@@ -443,6 +450,7 @@ def create_branch(
         from_revision: A branch or tag, or the commit id at the head of one.
         modelscope_credentials: Credentials block; env vars when None.
         exist_ok: Return an existing branch's commit instead of failing.
+        repo_type: "model", or "dataset" for a dataset's branch.
 
     Returns:
         The commit id the branch points at.
@@ -462,7 +470,7 @@ def create_branch(
         ```
     """
     with hub_client(modelscope_credentials) as client:
-        return client.create_branch(model_id, branch, from_revision, exist_ok=exist_ok)
+        return client.create_branch(model_id, branch, from_revision, exist_ok=exist_ok, repo_type=repo_type)
 
 
 @task(**hub_task_options("Get ModelScope refs with commit ids"))

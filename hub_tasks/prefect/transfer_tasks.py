@@ -1,4 +1,4 @@
-"""Prefect tasks that move a model folder: publish it (with progress), verify it, download it, fetch a file.
+"""Prefect tasks that move a folder: publish it (with progress; datasets too), verify it, download it, fetch a file.
 
 Same shape and retry policy as the tasks in `tasks.py` (see `runtime.py`), with the long
 transfer timeout.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Literal
 
 from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -160,14 +161,16 @@ def push_folder(
     model_dir: str,
     options: PushOptions | None = None,
     modelscope_credentials: ModelScopeCredentials | None = None,
+    repo_type: Literal["model", "dataset"] = "model",
 ) -> PushResult:
-    """`push_model` with its options as one typed `PushOptions`: what the `publish_model` flow calls.
+    """`push_model` with its options as one typed `PushOptions`: what the publish flows call.
 
     Args:
-        model_id: "owner/name"; created when missing.
-        model_dir: The folder (with a configuration.json).
+        model_id: "owner/name" of the model (or dataset); created when missing.
+        model_dir: The folder (a model's with a configuration.json).
         options: What the publish is asked to do (revision, tag, ignore patterns, ...); defaults when None.
         modelscope_credentials: Credentials block; env vars when None.
+        repo_type: "model" or "dataset".
 
     Returns:
         A `PushResult` (commit id None for a no-op).
@@ -188,10 +191,10 @@ def push_folder(
                                ModelScopeCredentials.load("BLOCK_NAME")).commit_id
         ```
     """
-    validate_model_id(model_id, "push_model")  # a typed error, before the progress artifact is named after it
+    validate_model_id(model_id, f"push_{repo_type}")  # a typed error, before the progress artifact is named after it
     reporter = _ProgressReporter(model_id)
     with hub_client(modelscope_credentials) as client:
-        result = client.push_folder(model_id, model_dir, options, progress=reporter)
+        result = client.push_folder(model_id, model_dir, options, progress=reporter, repo_type=repo_type)
     reporter.finish(result)
     run_logger().info("published %s", published_line(result))
     return result
