@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 
 from local_hub import routes_admin as admin
 from local_hub import routes_cdn as cdn
+from local_hub import routes_datasets as ds
 from local_hub import routes_git as git
 from local_hub import routes_models as models
 from local_hub import routes_pages as pages
@@ -27,8 +28,10 @@ from local_hub.state import HubState
 
 log = logging.getLogger("local_hub")
 M = "/api/v1/models/{owner}/{name}"
-R = "/api/v1/repos/{repo_type}/{owner}/{name}"
+D = "/api/v1/datasets/{owner}/{name}"
+R = "/api/v1/repos/{repo_type}/{owner}/{name}"  # uploads of both types: `{repo_type}` is models or datasets
 G = "/{owner}/{name}.git"  # git smart HTTP, the old `Repository` clone URL (§14, §14.1)
+DG = "/datasets/{owner}/{name}.git"  # a dataset's (`DatasetRepository`, §21.10)
 
 # Route names are what the control plane's request counters and fault rules refer to.
 ROUTES = [
@@ -51,12 +54,33 @@ ROUTES = [
     Route(f"{R}/info/lfs/objects/{{oid}}", repo.blob_put, methods=["PUT"], name="blob_put"),
     Route(f"{R}/commit/{{revision:path}}", repo.commit, methods=["POST"], name="commit"),
     Route("/api/v1/repos/internalAccelerationInfo", repo.acceleration_info, methods=["GET"], name="acceleration_info"),
-    Route("/api/v1/datasets", repo.not_emulated, methods=["GET", "POST", "PUT"], name="datasets"),
-    Route("/api/v1/datasets/{rest:path}", repo.not_emulated, methods=["GET", "POST", "PUT", "DELETE"], name="datasets"),
-    Route("/models/{owner}/{name}", pages.model_page, methods=["GET"], name="model_page"),
+    # Datasets (§21): their own create, descriptions, listings and tree; the rest are the model handlers,
+    # bound to the dataset type in routes_datasets.
+    Route("/api/v1/datasets", ds.create_dataset, methods=["POST"], name="create_dataset"),
+    Route("/api/v1/datasets", ds.list_datasets_legacy, methods=["GET"], name="list_datasets_legacy"),
+    Route("/openapi/v1/datasets", ds.list_datasets_openapi, methods=["GET"], name="list_datasets"),
+    Route("/openapi/v1/datasets/{owner}/{name}", ds.get_dataset_openapi, methods=["GET"], name="get_dataset_openapi"),
+    Route("/api/v1/datasets/{dataset_id:int}/repo/tree", ds.tree_by_id, methods=["GET"], name="dataset_tree_by_id"),
+    Route(D, ds.get_dataset, methods=["GET"], name="get_dataset"),
+    Route(D, ds.delete_dataset, methods=["DELETE"], name="delete_dataset"),
+    Route(f"{D}/revisions", ds.revisions, methods=["GET"], name="dataset_revisions"),
+    Route(f"{D}/repo/tag", ds.create_tag, methods=["POST"], name="dataset_create_tag"),
+    Route(f"{D}/commits", ds.commits, methods=["GET"], name="dataset_commits"),
+    Route(f"{D}/repo/tree", ds.tree, methods=["GET"], name="dataset_tree"),
+    Route(f"{D}/repo", ds.download, methods=["GET"], name="dataset_download"),
+    Route(f"{D}/repo", ds.delete_file, methods=["DELETE"], name="dataset_delete_file"),
+    Route(f"{D}/download/increase", ds.download_increase, methods=["POST"], name="dataset_download_increase"),
+    # MsDataset's OSS and STS routes (§21.10): 501. Only these, so a trailing slash still redirects.
+    Route(f"{D}/oss{{rest:path}}", repo.not_emulated, methods=["GET", "DELETE"], name="datasets"),
+    Route(f"{D}/ststoken", repo.not_emulated, methods=["GET"], name="datasets"),
+    Route("/models/{owner}/{name}", pages.repo_page, methods=["GET"], name="model_page"),
+    Route("/datasets/{owner}/{name}", ds.page, methods=["GET"], name="dataset_page"),
     Route(f"{G}/info/refs", git.info_refs, methods=["GET"], name="git_info_refs"),
     Route(f"{G}/git-receive-pack", git.receive_pack, methods=["POST"], name="git_receive_pack"),
     Route(f"{G}/git-upload-pack", git.upload_pack, methods=["POST"], name="git_upload_pack"),
+    Route(f"{DG}/info/refs", ds.git_info_refs, methods=["GET"], name="dataset_git_info_refs"),
+    Route(f"{DG}/git-receive-pack", ds.git_receive_pack, methods=["POST"], name="dataset_git_receive_pack"),
+    Route(f"{DG}/git-upload-pack", ds.git_upload_pack, methods=["POST"], name="dataset_git_upload_pack"),
     Route("/_local_hub/health", admin.health, methods=["GET"], name="health"),
     Route("/_local_hub/stats", admin.stats, methods=["GET"], name="admin_stats"),
     Route("/_local_hub/reset", admin.reset, methods=["POST"], name="admin_reset"),

@@ -80,11 +80,11 @@ class HubControl:
         """Remove every fault rule."""
         self._call("DELETE", "faults")
 
-    def create_branch(self, model_id: str, branch: str, revision: str = "master") -> str:
-        """Create a branch at a revision (the HTTP API cannot); returns the commit id."""
-        return self._call("POST", "branches", {"model_id": model_id, "branch": branch, "revision": revision})[
-            "commit_id"
-        ]
+    def create_branch(self, model_id: str, branch: str, revision: str = "master", repo_type: str = "model") -> str:
+        """Create a branch at a revision (the HTTP API cannot) of a model, or of the dataset `model_id` names
+        with `repo_type="dataset"`; returns the commit id."""
+        body = {"model_id": model_id, "branch": branch, "revision": revision, "repo_type": repo_type}
+        return self._call("POST", "branches", body)["commit_id"]
 
     def add_user(self, name: str, token: str, groups: list[str] | None = None) -> None:
         """Add a user (and make it a member of `groups`)."""

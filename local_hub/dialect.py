@@ -5,8 +5,9 @@ SDK 1.40 (`modelscope_hub` 0.5.1 behind the `modelscope` 1.40 shims, "new") and 
 client of modelscope <= 1.37 (commit 1804ac6b, "old"). A key is listed when either sends it; a key
 is required when every client sends it and the hub cannot serve the request without it. Routes that
 carry bytes (blob uploads, git pack data) are marked `raw` and their bodies are not inspected; routes
-not in the table (the control plane, the dataset surface local_hub does not emulate) are not checked,
-nor journaled; the CDN's route is journaled but not checked (`strict=False`).
+not in the table (the control plane, the surfaces local_hub does not emulate, web pages) are not checked,
+nor journaled; the CDN's route is journaled but not checked (`strict=False`). A dataset's create is a
+multipart form (`form`): its fields are checked like a JSON object's keys, every value being text.
 
 Leaf types are spelled as in `local_hub.shapes` (`"str"`, `"int"`, `"bool"`, `"null"`, unions such as
 `"null|str"`). Query values are text on the wire, so a query key's type says how its text must read:
@@ -50,6 +51,8 @@ class RouteDialect:
         query: Query key -> how its value must read (`str`, `int`, `bool`).
         required_query: Query keys that must be present.
         body: The JSON body's spec; None when the route takes no body.
+        form: The spec of a form body (multipart/form-data), whose every field is text; None when the route
+            takes none. A route has a `body` or a `form`, not both.
         raw: The body is bytes (a blob, git pack data) and is never parsed.
         refusal: The error strict mode answers with (a 400 unless the route has its own, as login does).
         strict: False for a route that is journaled but never refused: the CDN is object storage, not
@@ -59,6 +62,7 @@ class RouteDialect:
     query: Mapping[str, str] = field(default_factory=dict)
     required_query: frozenset[str] = frozenset()
     body: Obj | None = None
+    form: Obj | None = None
     raw: bool = False
     refusal: type[HubApiError] = BadRequest
     strict: bool = True
@@ -80,6 +84,8 @@ _COMMIT_ACTION = _obj(
     content="str",
     encoding="str",
 )
+
+_TREE_QUERY = {"Revision": "str", "Recursive": "bool", "Root": "str", "PageNumber": "int", "PageSize": "int"}
 
 DIALECT: dict[str, RouteDialect] = {
     # Op 1: both send exactly {"AccessToken"}; a login the hub cannot read is a failed login (10010103009).
@@ -150,6 +156,57 @@ DIALECT: dict[str, RouteDialect] = {
     "download": RouteDialect(query={"Revision": "str", "FilePath": "str"}, required_query=frozenset({"FilePath"})),
     # Op 11, old: one DELETE per file.
     "delete_file": RouteDialect(query={"Revision": "str", "FilePath": "str"}, required_query=frozenset({"FilePath"})),
+    # §21: datasets. The SDK creates one with a multipart form (§21.1): Owner, Name, Visibility, License
+    # always, ChineseName/Description/ProtectedMode when given, and its extra keyword arguments as more
+    # fields whose names the caller chooses (so other keys are allowed).
+    "create_dataset": RouteDialect(
+        form=_obj(
+            "Owner Name",
+            other_keys=True,
+            Owner="str",
+            Name="str",
+            Visibility="str",
+            License="str",
+            ChineseName="str",
+            Description="str",
+            ProtectedMode="str",
+        )
+    ),
+    # §21.3: the OpenAPI listing (filter keys: task, license) and the legacy one no SDK path calls.
+    "list_datasets": RouteDialect(
+        query={
+            "search": "str",
+            "owner": "str",
+            "sort": "str",
+            "page_number": "int",
+            "page_size": "int",
+            "filter.task": "str",
+            "filter.license": "str",
+        }
+    ),
+    "list_datasets_legacy": RouteDialect(query={"PageNumber": "int", "PageSize": "int", "owner": "str"}),
+    "get_dataset_openapi": RouteDialect(),
+    "get_dataset": RouteDialect(),
+    "delete_dataset": RouteDialect(),
+    # §21.6: as for models (EndTime from `list_revisions_detail`); commits: no client calls it for datasets.
+    "dataset_revisions": RouteDialect(query={"EndTime": "int"}),
+    "dataset_create_tag": RouteDialect(body=_obj("TagName", TagName="str", Ref="str")),
+    "dataset_commits": RouteDialect(query={"Ref": "str", "PageNumber": "int", "PageSize": "int"}),
+    # §21.5: the SDK's paged and one-level listings, and MsDataset's by numeric id (Root always sent).
+    "dataset_tree": RouteDialect(query=_TREE_QUERY),
+    "dataset_tree_by_id": RouteDialect(query=_TREE_QUERY),
+    # §21.8: the SDK sends Revision and FilePath; MsDataset's URL builder adds Source=SDK and View=False.
+    "dataset_download": RouteDialect(
+        query={"Revision": "str", "FilePath": "str", "Source": "str", "View": "bool"},
+        required_query=frozenset({"FilePath"}),
+    ),
+    # §21.9: the older single-file delete sends FilePath only.
+    "dataset_delete_file": RouteDialect(query={"FilePath": "str"}, required_query=frozenset({"FilePath"})),
+    # §21.10: MsDataset's download counter, an empty POST.
+    "dataset_download_increase": RouteDialect(),
+    "dataset_git_info_refs": RouteDialect(query={"service": "str"}),
+    "dataset_git_receive_pack": RouteDialect(raw=True),
+    "dataset_git_upload_pack": RouteDialect(raw=True),
     # §10.3: {"operation": "upload", "objects": [{"oid", "size"}]} from both.
     "lfs_batch": RouteDialect(
         body=_obj("objects", operation="str", objects=ListOf(_obj("oid size", oid="str", size="int")))

@@ -1,24 +1,33 @@
-"""Wire shaping shared by every route: the two envelopes, JSON bodies, and who is calling."""
+"""Wire shaping shared by every route: the two envelopes, JSON and form bodies, who is calling, and which
+repo (of which type) a request names."""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from local_hub.errors import BadRequest, HubApiError, Unauthorized
+from local_hub.forms import FORM_TYPES, parse_form
+from local_hub.repo_types import MODEL, RepoType, by_segment
 
 if TYPE_CHECKING:
     from local_hub.state import HubState
-    from local_hub.store import User
+    from local_hub.store import Repo, User
 
 SESSION_COOKIE = "m_session_id"
 # Scope keys set by `local_hub.inspection`: the JSON body it decoded (None: empty body), and the
 # error strict mode answers when the route reads a body no official client sends.
 PARSED_BODY = "local_hub.json"
 BODY_REFUSAL = "local_hub.body_refusal"
+# The repo type a route serves (`typed`); routes without one serve models, or the type their URL names.
+REPO_TYPE_KEY = "local_hub.repo_type"
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def hub_of(request: Request) -> HubState:
@@ -113,3 +122,57 @@ def require_caller(request: Request) -> User:
     if user is None:
         raise Unauthorized("用户未登录 (login required: send an SDK access token)")
     return user
+
+
+async def form_body(request: Request) -> dict[str, str]:
+    """The fields of a form body (multipart/form-data or urlencoded), as the SDK sends a dataset's create
+    (§21.1); a JSON object is taken too, when strict mode is off.
+
+    Raises:
+        BadRequest: Neither a form nor a JSON object.
+        HubApiError: Strict mode's refusal (`local_hub.inspection`), as in `json_body`.
+    """
+    if BODY_REFUSAL in request.scope:
+        raise request.scope[BODY_REFUSAL]
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() not in FORM_TYPES:
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in (await json_body(request)).items()}
+    fields = parse_form(content_type, await request.body())
+    if fields is None:
+        raise BadRequest("request body is not a valid form")
+    return fields
+
+
+def typed(handler: Handler, repo_type: RepoType) -> Handler:
+    """`handler` serving repos of `repo_type`: one handler, a route per type (`app.ROUTES`)."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        request.scope[REPO_TYPE_KEY] = repo_type
+        return await handler(request)
+
+    return endpoint
+
+
+def repo_type_of(request: Request) -> RepoType:
+    """The repo type a request is about: its route's (`typed`), else the one its URL's `{repo_type}`
+    segment names (`/api/v1/repos/{models|datasets}/...`), else models.
+
+    Raises:
+        NotImplementedOnHub: A `{repo_type}` segment local_hub does not emulate (studios, ...).
+    """
+    bound = request.scope.get(REPO_TYPE_KEY)
+    if bound is not None:
+        return bound
+    segment = request.path_params.get("repo_type")
+    return by_segment(segment) if segment is not None else MODEL
+
+
+def requested_repo(request: Request, *, write: bool = False) -> Repo:
+    """The repo `{owner}/{name}` of the request's type, as the caller may see it (and write it, with
+    `write`); a missing or invisible repo is a 404 (`Store.repo_for`)."""
+    params = request.path_params
+    kind = repo_type_of(request)
+    return hub_of(request).store.repo_for(
+        caller(request), params["owner"], params["name"], write=write, repo_type=kind.name
+    )

@@ -52,6 +52,13 @@ class AlreadyExists(HubApiError):
     openapi_code = "DuplicateEntity"
 
 
+class DatasetAlreadyExists(AlreadyExists):
+    """400 with business code 10020101001: a dataset with that name already exists (§21.1, §21.11); the
+    SDK maps the code to AlreadyExistsError and swallows it on the create every upload sends first."""
+
+    code = 10020101001
+
+
 class Unauthorized(HubApiError):
     """401: no token where one is needed, or a token the hub does not know."""
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from local_hub.cdn import oss_error
-from local_hub.envelope import SESSION_COOKIE, error_body, hub_of
+from local_hub.envelope import SESSION_COOKIE, error_body, hub_of, repo_type_of
 from local_hub.faults import ROUTE_SCOPE_KEY
 from local_hub.hosts import HOST_SCOPE_KEY, Host
 from local_hub.middleware import InnerMiddleware
@@ -89,7 +89,7 @@ def lfs_refusal(request: Request) -> JSONResponse | None:
     if user is None:
         return _lfs_answer(request, LFS_NOT_LOGGED_IN)
     store, params = hub_of(request).store, request.path_params
-    repo = store.find_repo(params["owner"], params["name"])
+    repo = store.find_repo(params["owner"], params["name"], repo_type_of(request).name)
     if repo is not None and store.may_read(user, repo) and not store.may_write_as(user, repo.owner):
         return _lfs_answer(request, LFS_NO_WRITE)
     return None

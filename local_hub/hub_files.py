@@ -1,4 +1,4 @@
-"""The files the hub manages itself: the `.gitattributes` it injects, and when it does so.
+"""The files the hub manages itself: the `.gitattributes` it injects (one per repo type), and when.
 
 The real hub injects a `.gitattributes` that tracks large files with LFS (protocol.md §20; the
 official SDK exempts it from plugin manifests because "the hub injects it"). *When* it does so is
@@ -58,7 +58,42 @@ _LFS_PATTERNS = [
     "*.zst",
     "*tfevents*",
 ]
-GITATTRIBUTES = "".join(f"{pattern} filter=lfs diff=lfs merge=lfs -text\n" for pattern in _LFS_PATTERNS).encode()
+# A dataset's file: the same list plus the suffixes SDK 1.40 sends to LFS for datasets whatever their size
+# (`DATASET_LFS_SUFFIX`, protocol.md §21.7: media, archives, `.jsonl`). The real hub's dataset file is
+# UNCERTAIN; this choice makes the hub's own file and the SDK's LFS choice agree, so a client that reads the
+# file to decide what goes to LFS decides as the SDK does. `*.csv` (and `*.json`, `*.txt`) stay out: the SDK
+# commits small ones inline, and a file tracking them would claim LFS for blobs that are not.
+_DATASET_LFS_PATTERNS = [
+    "*.aac",
+    "*.audio",
+    "*.bmp",
+    "*.flac",
+    "*.gif",
+    "*.jack",
+    "*.jpeg",
+    "*.jpg",
+    "*.jsonl",
+    "*.lz4",
+    "*.mp3",
+    "*.mp4",
+    "*.ogg",
+    "*.pcm",
+    "*.png",
+    "*.raw",
+    "*.sam",
+    "*.tiff",
+    "*.wav",
+    "*.webm",
+    "*.webp",
+]
+
+
+def _gitattributes(patterns: list[str]) -> bytes:
+    return "".join(f"{pattern} filter=lfs diff=lfs merge=lfs -text\n" for pattern in patterns).encode()
+
+
+GITATTRIBUTES = _gitattributes(_LFS_PATTERNS)
+DATASET_GITATTRIBUTES = _gitattributes(_LFS_PATTERNS + [p for p in _DATASET_LFS_PATTERNS if p not in _LFS_PATTERNS])
 
 
 def hub_files_mode(value: object) -> HubFilesMode:

@@ -23,11 +23,12 @@ from local_hub.dialect import DIALECT, RouteDialect
 from local_hub.envelope import BODY_REFUSAL, PARSED_BODY, error_body
 from local_hub.errors import HubApiError
 from local_hub.faults import ROUTE_SCOPE_KEY
+from local_hub.forms import parse_form
 from local_hub.hosts import HOST_SCOPE_KEY
 from local_hub.journal import journal_entry, parse_query
 from local_hub.middleware import InnerMiddleware
 from local_hub.shapes import BYTES, Shape, shape_of
-from local_hub.strict import body_problem, query_problem
+from local_hub.strict import body_problem, form_problem, query_problem
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
@@ -95,23 +96,31 @@ class RequestInspector(InnerMiddleware):
             return
         route = scope[ROUTE_SCOPE_KEY]
         value: Any = None
+        fields: dict[str, str] | None = None
         shape: Shape | None = BYTES if dialect.raw and _has_body(scope) else None
-        if not dialect.raw and (dialect.body is not None or _has_body(scope)):
+        takes_body = dialect.body is not None or dialect.form is not None
+        if not dialect.raw and (takes_body or _has_body(scope)):
             raw, disconnected = await _read_body(receive)
             receive = _Replay(raw, disconnected, receive)
-            value = _decode(raw)
+            if dialect.form is not None:  # a form is read again by the route (`envelope.form_body`)
+                fields = parse_form(dict(scope["headers"]).get(b"content-type", b"").decode("latin-1"), raw)
+            value = _decode(raw) if fields is None else _UNDECODED
             if value is not _UNDECODED:
                 scope = {**scope, PARSED_BODY: value}
             shape = BYTES if value is _UNDECODED else (None if value is None else shape_of(value))
+            shape = shape_of(fields) if fields is not None else shape
         params = parse_query(scope["query_string"])
         host = scope.get(HOST_SCOPE_KEY)  # only under the realistic topology; plain entries stay as they were
         entry = journal_entry(route, scope["method"], params, scope["headers"], shape, host=host and host.name)
         self.state.journal.add(entry)
         if self.state.options.strict and dialect.strict:
             problem = query_problem(route, dialect, params)
-            if problem is None and value is not _UNDECODED:
-                problem = body_problem(route, dialect, value)
-                if problem and dialect.body is not None:  # the route raises it when it reads its body
+            if problem is None:
+                if dialect.form is not None:
+                    problem = form_problem(route, dialect, fields)
+                elif value is not _UNDECODED:
+                    problem = body_problem(route, dialect, value)
+                if problem and takes_body:  # the route raises it when it reads its body
                     scope, problem = {**scope, BODY_REFUSAL: _refusal(dialect, problem)}, None
             if problem:
                 await self._refuse(scope, receive, send, _refusal(dialect, problem))

@@ -16,6 +16,7 @@ from local_hub.cdn import download_redirect_mode, url_ttl
 from local_hub.envelope import hub_of, json_body
 from local_hub.errors import BadRequest, Forbidden, NotFound
 from local_hub.hub_files import hub_files_mode
+from local_hub.repo_types import repo_type
 from local_hub.routes_models import int_param
 from local_hub.store import validate_name, validate_ref_name
 
@@ -102,15 +103,20 @@ async def network(request: Request) -> JSONResponse:
 
 
 async def create_branch(request: Request) -> JSONResponse:
-    """POST /_local_hub/branches {"model_id", "branch", "revision"}: what git push / the website do."""
+    """POST /_local_hub/branches {"model_id", "branch", "revision", "repo_type"}: what git push / the website
+    do; `repo_type` is `model` (the default) or `dataset`, whose id goes in `model_id` all the same."""
     _authorize(request)
     body = await json_body(request)
     owner, _, name = str(body.get("model_id", "")).partition("/")
     branch = validate_ref_name(body.get("branch"), "branch")
+    try:
+        kind = repo_type(body.get("repo_type") or "model")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
     store = hub_of(request).store
-    repo = store.find_repo(owner, name)
+    repo = store.find_repo(owner, name, kind.name)
     if repo is None:
-        raise NotFound(f"model {body.get('model_id')!r} not found")
+        raise NotFound(f"{kind.name} {body.get('model_id')!r} not found")
     commit_id = await run_in_threadpool(store.create_branch, repo, branch, str(body.get("revision") or "master"))
     return JSONResponse({"branch": branch, "commit_id": commit_id})
 

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from local_hub.envelope import hub_of
+from local_hub.envelope import hub_of, repo_type_of
 from local_hub.errors import BadRequest, HubApiError, NotFound, Unauthorized
 from local_hub.store import Repo, Store, User, validate_ref_name
 
@@ -173,13 +173,15 @@ def writable_repo(request: Request) -> Repo:
     """The repo of the URL, which the Basic-auth user may write (401, then 404/403 as HTTP writes are)."""
     store = hub_of(request).store
     user = require_basic_user(request, store)
-    return store.repo_for(user, request.path_params["owner"], request.path_params["name"], write=True)
+    params, kind = request.path_params, repo_type_of(request)
+    return store.repo_for(user, params["owner"], params["name"], write=True, repo_type=kind.name)
 
 
 # -- routes ----------------------------------------------------------------------------------------
 @plain_errors
 async def info_refs(request: Request) -> Response:
-    """GET /{owner}/{name}.git/info/refs?service=…: the v0 ref advertisement of the smart protocol.
+    """GET /{owner}/{name}.git/info/refs?service=… (a dataset's: /datasets/{owner}/{name}.git/…, §21.10): the
+    v0 ref advertisement of the smart protocol.
 
     receive-pack needs the git token of a writer. upload-pack is advertised (for `git ls-remote`) to
     whoever may read the repo; a `Git-Protocol: version=2` request gets v0 all the same, which git
@@ -198,7 +200,7 @@ async def info_refs(request: Request) -> Response:
     elif service == "git-upload-pack":
         user = await run_in_threadpool(basic_user, request, hub.store)
         try:
-            repo = await run_in_threadpool(hub.store.repo_for, user, owner, name)
+            repo = await run_in_threadpool(hub.store.repo_for, user, owner, name, repo_type=repo_type_of(request).name)
         except NotFound:
             if user is None:
                 raise Unauthorized(f"{owner}/{name}: authentication required", headers=CHALLENGE) from None
@@ -285,7 +287,7 @@ def refusal(store: Store, repo: Repo, command: Command) -> str | None:
     if current is not None:
         return f"{command.ref} already exists (at {current})"
     if store.resolve(repo, command.new) != command.new:
-        return f"unknown commit {command.new}: {repo.model_id} has no such commit"
+        return f"unknown commit {command.new}: {repo.repo_id} has no such commit"
     return None
 
 

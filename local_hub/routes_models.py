@@ -1,4 +1,5 @@
-"""Model-level endpoints: login, whoami, create/get/update/delete/list models, revisions, tags, commits.
+"""Model-level endpoints: login, whoami, create/get/update/delete/list models, revisions, tags, commits (the
+last three, and delete, serve datasets too: `app.TWINS`).
 
 Shapes, codes and statuses cite protocol.md; where it marks a point UNCERTAIN the choice is noted.
 """
@@ -20,6 +21,8 @@ from local_hub.envelope import (
     legacy_ok,
     openapi_ok,
     presented_token,
+    repo_type_of,
+    requested_repo,
     require_caller,
 )
 from local_hub.errors import BadRequest, Forbidden, LoginFailed, NotFound, Unauthorized
@@ -84,12 +87,13 @@ def legacy_model(repo: Repo, revision: str | None = None) -> dict[str, Any]:
 
 
 def openapi_model(repo: Repo, store: Store, detail: bool = False) -> dict[str, Any]:
-    """A model as the OpenAPI surface describes it (`SPEC` Model/ModelDetail, §Op 4).
+    """A model as the OpenAPI surface describes it (`SPEC` Model/ModelDetail, §Op 4), a dataset too (the
+    keys the SDK reads of one are a subset of a model's, §21.2).
 
     UNCERTAIN mapping: OpenAPI only has `private`; internal (3) and private (1) both give `true`.
     """
     model = {
-        "id": repo.model_id,
+        "id": repo.repo_id,
         "display_name": repo.chinese_name or repo.name,
         "description": repo.description,
         "downloads": 0,
@@ -165,31 +169,26 @@ async def create_model(request: Request) -> JSONResponse:
     return legacy_ok(request, {"Id": repo.id, "Path": repo.owner, "Name": repo.name})
 
 
-def _repo(request: Request, *, write: bool = False) -> Repo:
-    params = request.path_params
-    return hub_of(request).store.repo_for(caller(request), params["owner"], params["name"], write=write)
-
-
 async def get_model(request: Request) -> JSONResponse:
     """GET /api/v1/models/{o}/{n}[?Revision=]: model details; 404 when missing or not visible (§Op 4)."""
-    repo = _repo(request)
+    repo = requested_repo(request)
     revision = request.query_params.get("Revision") or None
     store = hub_of(request).store
     # Choice (UNCERTAIN): an unknown Revision is a 404 once the repo has commits.
     if revision and store.resolve(repo, revision) is None and store.refs(repo)[0]:
-        raise NotFound(f"revision {revision!r} not found in {repo.model_id}")
+        raise NotFound(f"revision {revision!r} not found in {repo.repo_id}")
     return legacy_ok(request, legacy_model(repo, revision))
 
 
 async def get_model_openapi(request: Request) -> JSONResponse:
     """GET /openapi/v1/models/{o}/{n}: the OpenAPI detail object (§Op 4)."""
-    repo = _repo(request)
+    repo = requested_repo(request)
     return openapi_ok(request, openapi_model(repo, hub_of(request).store, detail=True))
 
 
 async def update_model(request: Request) -> JSONResponse:
     """PUT /api/v1/models/{o}/{n}: change visibility, license, names (old set_repo_visibility)."""
-    repo = _repo(request, write=True)
+    repo = requested_repo(request, write=True)
     body = await json_body(request)
     visibility = visibility_param(body["Visibility"]) if "Visibility" in body else None
     fields = {
@@ -203,18 +202,18 @@ async def update_model(request: Request) -> JSONResponse:
 
 
 async def delete_model(request: Request) -> JSONResponse:
-    """DELETE /api/v1/models/{o}/{n}: remove the model (emulated for test clean-up, §Op 3)."""
-    repo = _repo(request, write=True)
+    """DELETE /api/v1/{models|datasets}/{o}/{n}: remove the repo (emulated for test clean-up, §Op 3, §21.4)."""
+    repo = requested_repo(request, write=True)
     await run_in_threadpool(hub_of(request).store.delete_repo, repo)
     return legacy_ok(request, {})
 
 
-def _page(request: Request, owner: str | None, number: int, size: int) -> tuple[list[Repo], int]:
-    """One page of visible models. Past the search window the page is empty (choice: the real hub
-    stops at offset 10,000; the total still says how many exist, so a client can tell)."""
+def list_page(request: Request, owner: str | None, number: int, size: int) -> tuple[list[Repo], int]:
+    """One page of the visible repos of the request's type. Past the search window the page is empty
+    (choice: the real hub stops at offset 10,000; the total still says how many exist, so a client can tell)."""
     hub = hub_of(request)
     offset = (number - 1) * size
-    repos, total = hub.store.list_repos(owner, caller(request), offset, size)
+    repos, total = hub.store.list_repos(owner, caller(request), offset, size, repo_type_of(request).name)
     if offset >= hub.options.max_list_offset:
         repos = []
     return repos[: max(0, hub.options.max_list_offset - offset)], total
@@ -226,7 +225,7 @@ async def list_models_legacy(request: Request) -> JSONResponse:
     owner = body.get("Path") or None
     number = int_param(body.get("PageNumber"), "PageNumber", 1)
     size = int_param(body.get("PageSize"), "PageSize", 10, high=MAX_PAGE_SIZE)
-    repos, total = _page(request, owner, number, size)
+    repos, total = list_page(request, owner, number, size)
     return legacy_ok(request, {"Models": [legacy_model(r) for r in repos], "TotalCount": total})
 
 
@@ -235,7 +234,7 @@ async def list_models_openapi(request: Request) -> JSONResponse:
     query = request.query_params
     number = int_param(query.get("page_number"), "page_number", 1)
     size = int_param(query.get("page_size"), "page_size", 10, high=MAX_PAGE_SIZE)
-    repos, total = _page(request, query.get("owner") or None, number, size)
+    repos, total = list_page(request, query.get("owner") or None, number, size)
     store = hub_of(request).store
     return openapi_ok(
         request,
@@ -249,7 +248,7 @@ async def list_models_openapi(request: Request) -> JSONResponse:
 
 
 async def revisions(request: Request) -> JSONResponse:
-    """GET /api/v1/models/{o}/{n}/revisions[?EndTime=]: branches and tags with integer CreatedAt.
+    """GET /api/v1/{models|datasets}/{o}/{n}/revisions[?EndTime=]: branches and tags with integer CreatedAt.
 
     Tags come newest first; `EndTime` keeps tags created at or before it. Choices (UNCERTAIN in
     §Op 6): `EndTime` does not filter branches; a branch's CreatedAt is when it was created; each
@@ -257,7 +256,7 @@ async def revisions(request: Request) -> JSONResponse:
     when present and resolves each ref through `/commits` when it is not, which
     `--no-revision-commit-ids` makes this hub do).
     """
-    repo = _repo(request)
+    repo = requested_repo(request)
     end = request.query_params.get("EndTime")
     end_time = int_param(end, "EndTime", 0, low=0) if end else None
     branches, tags = hub_of(request).store.refs(repo)
@@ -276,12 +275,12 @@ async def revisions(request: Request) -> JSONResponse:
 
 
 async def create_tag(request: Request) -> JSONResponse:
-    """POST /api/v1/models/{o}/{n}/repo/tag {TagName, Ref}: tag a commit (§Op 9).
+    """POST /api/v1/{models|datasets}/{o}/{n}/repo/tag {TagName, Ref}: tag a commit (§Op 9, §21.6).
 
     Choice (UNCERTAIN): the same tag again at the same commit succeeds; at another commit it is a
     400 "already exists" (which the SDK reads as AlreadyExistsError).
     """
-    repo = _repo(request, write=True)
+    repo = requested_repo(request, write=True)
     body = await json_body(request)
     tag = validate_ref_name(body.get("TagName"), "tag")
     if tag.lower() in ("master", "main"):
@@ -316,8 +315,12 @@ def commit_json(commit: Commit) -> dict[str, Any]:
 
 
 async def commits(request: Request) -> JSONResponse:
-    """GET /api/v1/models/{o}/{n}/commits?Ref=&PageNumber=&PageSize=: history, newest first (§17)."""
-    repo = _repo(request)
+    """GET /api/v1/{models|datasets}/{o}/{n}/commits?Ref=&PageNumber=&PageSize=: history, newest first (§17).
+
+    For datasets its existence is UNCERTAIN (protocol.md documents it for models only, and no SDK calls it
+    for a dataset); local_hub serves it the same way, for a client that resolves a ref without `CommitId`.
+    """
+    repo = requested_repo(request)
     query = request.query_params
     ref = query.get("Ref") or "master"
     number = int_param(query.get("PageNumber"), "PageNumber", 1)
@@ -326,7 +329,7 @@ async def commits(request: Request) -> JSONResponse:
     head = store.resolve(repo, ref)
     if head is None:
         if store.refs(repo)[0]:
-            raise NotFound(f"revision {ref!r} not found in {repo.model_id}")
+            raise NotFound(f"revision {ref!r} not found in {repo.repo_id}")
         return legacy_ok(request, {"Commit": []}, TotalCount=0)
     page, total = await run_in_threadpool(store.history, head, (number - 1) * size, size)
     return legacy_ok(request, {"Commit": [commit_json(c) for c in page]}, TotalCount=total)

@@ -1,4 +1,5 @@
-"""The hub's web pages, as far as links point at them: `/models/{owner}/{name}`, a model's page.
+"""The hub's web pages, as far as links point at them: `/models/{owner}/{name}`, a model's page, and
+`/datasets/{owner}/{name}`, a dataset's.
 
 The publish artifact, the demo and `HubClient.model_url` link to `<hub>/models/owner/name`, as on the real
 hub's website; local_hub answers it with a small HTML page (the model's name, its branches and tags with
@@ -15,7 +16,7 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from local_hub.envelope import hub_of, presented_token
+from local_hub.envelope import hub_of, presented_token, repo_type_of
 
 STYLE = "body{font-family:sans-serif;margin:2em}td,th{padding:2px 12px;text-align:left}code{font-size:95%}"
 
@@ -34,15 +35,16 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-async def model_page(request: Request) -> HTMLResponse:
-    """GET /models/{owner}/{name}: the model's page, for a visitor who may see the model (else a 404 page)."""
+async def repo_page(request: Request) -> HTMLResponse:
+    """GET /models/{owner}/{name} (or /datasets/...): the repo's page, for a visitor who may see it (else a
+    404 page)."""
     owner, name = request.path_params["owner"], request.path_params["name"]
-    store = hub_of(request).store
+    store, kind = hub_of(request).store, repo_type_of(request)
     token = presented_token(request)
     visitor = store.user_for_token(token) if token else None  # an unknown session is an anonymous visitor
-    repo = store.find_repo(owner, name)
+    repo = store.find_repo(owner, name, kind.name)
     if repo is None or not store.may_read(visitor, repo):
-        message = f"No model {owner}/{name} here (or you may not see it)."
+        message = f"No {kind.name} {owner}/{name} here (or you may not see it)."
         return _page("Not found", f"<h1>Not found</h1><p>{escape(message)}</p>", status=404)
     branches, tags = store.refs(repo)
     refs = [
@@ -56,7 +58,7 @@ async def model_page(request: Request) -> HTMLResponse:
         for entry in (store.tree(head) if head else [])
     ]
     parts = [
-        f"<h1>{escape(repo.model_id)}</h1>",
+        f"<h1>{escape(repo.repo_id)}</h1>",
         f"<p>{escape(repo.chinese_name)}</p>" if repo.chinese_name else "",
         f"<p>License: {escape(repo.license or '-')}</p>",
         "<h2>Branches and tags</h2>",
@@ -64,4 +66,4 @@ async def model_page(request: Request) -> HTMLResponse:
         "<h2>Files (master)</h2>",
         _table(("path", "bytes", "stored"), files) if files else "<p>No files yet.</p>",
     ]
-    return _page(repo.model_id, "".join(parts))
+    return _page(repo.repo_id, "".join(parts))

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from local_hub.blobs import BlobWriter, is_sha256
 from local_hub.cdn import blob_path, redirects
-from local_hub.envelope import caller, hub_of, json_body, legacy_ok, require_caller
+from local_hub.envelope import hub_of, json_body, legacy_ok, repo_type_of, requested_repo, require_caller
 from local_hub.errors import BadRequest, LengthRequired, NotFound, NotImplementedOnHub, Unprocessable
 from local_hub.host_gate import lfs_refusal
 from local_hub.hosts import HOST_SCOPE_KEY, Host
@@ -36,103 +36,65 @@ MAX_BATCH_OBJECTS = 1000
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def _repo(request: Request, *, write: bool = False) -> Repo:
-    params = request.path_params
-    if params.get("repo_type", "models") != "models":
-        raise NotImplementedOnHub(f"{params['repo_type']} are not emulated by local_hub; only models are")
-    return hub_of(request).store.repo_for(caller(request), params["owner"], params["name"], write=write)
-
-
-def _head(request: Request, repo: Repo, revision: str) -> str | None:
+def head_of(request: Request, repo: Repo, revision: str) -> str | None:
     """Commit id of `revision`; None for `master` of a repo without commits; 404 otherwise."""
     store = hub_of(request).store
     head = store.resolve(repo, revision)
     if head is None and not (revision == "master" and not store.refs(repo)[0]):
-        raise NotFound(f"revision {revision!r} not found in {repo.model_id}")
+        raise NotFound(f"revision {revision!r} not found in {repo.repo_id}")
     return head
 
 
-def _file_json(entry: TreeEntry) -> dict[str, Any]:
-    """A blob entry with exactly the key set of the real sample (§Op 7, OLD-TEST)."""
+def entry_json(entry: TreeEntry) -> dict[str, Any]:
+    """A listing entry with exactly the key set of the real sample (§Op 7, OLD-TEST): a file (`blob`), or
+    a folder (`tree`: no sha256, size 0, the commit of the newest change below it)."""
+    blob = entry.kind == "blob"
     return {
         "CommitMessage": entry.commit_message,
         "CommittedDate": entry.committed_at,
         "CommitterName": entry.committer,
         "InCheck": False,
         "IsLFS": entry.is_lfs,
-        "Mode": "33188",
+        "Mode": "33188" if blob else "16384",
         "Name": entry.path.rsplit("/", 1)[-1],
         "Path": entry.path,
         "Revision": entry.last_commit,
         "Sha256": entry.sha256,
         "Size": entry.size,
-        "Type": "blob",
+        "Type": entry.kind,
     }
 
 
-def _dir_json(path: str, newest: TreeEntry) -> dict[str, Any]:
-    """A `tree` entry for a folder; its commit is the newest change below it."""
-    return {
-        "CommitMessage": newest.commit_message,
-        "CommittedDate": newest.committed_at,
-        "CommitterName": newest.committer,
-        "InCheck": False,
-        "IsLFS": False,
-        "Mode": "16384",
-        "Name": path.rsplit("/", 1)[-1],
-        "Path": path,
-        "Revision": newest.last_commit,
-        "Sha256": "",
-        "Size": 0,
-        "Type": "tree",
-    }
-
-
-def list_entries(entries: list[TreeEntry], root: str, recursive: bool) -> list[dict[str, Any]]:
-    """The `Files` of a listing: blobs and `tree` entries below `root`, sorted by path.
-
-    Raises:
-        NotFound: `root` names no folder (choice: 404, which the new SDK tolerates; §19).
-    """
-    prefix = f"{root}/" if root else ""
-    below = [e for e in entries if e.path.startswith(prefix)]
-    if root and not below:
-        raise NotFound(f"folder {root!r} not found")
-    dirs: dict[str, TreeEntry] = {}
-    files = []
-    for entry in below:
-        parts = entry.path[len(prefix) :].split("/")
-        depth = len(parts) if recursive else 1
-        for i in range(1, min(depth, len(parts) - 1) + 1):
-            path = prefix + "/".join(parts[:i])
-            if path not in dirs or entry.committed_at > dirs[path].committed_at:
-                dirs[path] = entry
-        if recursive or len(parts) == 1:
-            files.append(_file_json(entry))
-    listing = files + [_dir_json(p, e) for p, e in dirs.items()]
-    return sorted(listing, key=lambda item: item["Path"])
-
-
-async def repo_files(request: Request) -> JSONResponse:
-    """GET /api/v1/models/{o}/{n}/repo/files?Revision=&Recursive=&Root= (§Op 7).
-
-    Like the real hub, a listing silently stops at `tree_limit` entries (3000); clients walk
-    folders with `Root` and `Recursive=False` to see past it.
-    """
-    repo = _repo(request)
+def listing_params(request: Request) -> tuple[str, bool, str]:
+    """(Revision, Recursive, Root) of a listing: master, false and the whole repo unless given; `Root`
+    without its slashes (`/` is the whole repo)."""
     query = request.query_params
     revision = query.get("Revision") or "master"
     recursive = (query.get("Recursive") or "false").lower() == "true"
     root = (query.get("Root") or "").strip("/")
     if root:
         validate_repo_path(root)
-    head = _head(request, repo, revision)
+    return revision, recursive, root
+
+
+async def repo_files(request: Request) -> JSONResponse:
+    """GET /api/v1/models/{o}/{n}/repo/files?Revision=&Recursive=&Root= (§Op 7).
+
+    Like the real hub, a listing silently stops at `tree_limit` entries (3000); clients walk
+    folders with `Root` and `Recursive=False` to see past it. A `Root` that holds no file is a 404
+    (choice: the new SDK tolerates it; §19).
+    """
+    repo = requested_repo(request)
+    revision, recursive, root = listing_params(request)
+    head = head_of(request, repo, revision)
     if head is None:
         return legacy_ok(request, {"Files": []})
     hub = hub_of(request)
-    entries = await run_in_threadpool(hub.store.tree, head)
-    listing = list_entries(entries, root, recursive)
-    return legacy_ok(request, {"Files": listing[: hub.options.tree_limit]})
+    folders = repo.kind.recursive_folders
+    listing = await run_in_threadpool(
+        hub.store.list_tree, head, root, recursive=recursive, folders=folders, limit=hub.options.tree_limit
+    )
+    return legacy_ok(request, {"Files": [entry_json(e) for e in listing]})
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -269,30 +231,30 @@ def _cdn_redirect(request: Request, entry: TreeEntry) -> Response | None:
 
 
 async def download(request: Request) -> Response:
-    """GET /api/v1/models/{o}/{n}/repo?Revision=&FilePath= with Range/206/416 (§Op 12, §18.2 item 8),
-    or a 302 to the CDN under host names (`--download-redirect`, §22.1)."""
-    repo = _repo(request)
+    """GET /api/v1/{models|datasets}/{o}/{n}/repo?Revision=&FilePath= with Range/206/416 (§Op 12, §18.2
+    item 8, §21.8), or a 302 to the CDN under host names (`--download-redirect`, §22.1)."""
+    repo = requested_repo(request)
     query = request.query_params
     path = query.get("FilePath")
     if not path:
         raise BadRequest("FilePath is required")
     validate_repo_path(path)
     revision = query.get("Revision") or "master"
-    head = _head(request, repo, revision)
+    head = head_of(request, repo, revision)
     hub = hub_of(request)
     entry = hub.store.file_entry(head, path) if head else None
     if entry is None:
-        raise NotFound(f"file {path!r} not found in {repo.model_id} at {revision}")
+        raise NotFound(f"file {path!r} not found in {repo.repo_id} at {revision}")
     return _cdn_redirect(request, entry) or blob_answer(request, entry.sha256, entry.size, entry.committed_at)
 
 
 async def lfs_batch(request: Request) -> JSONResponse:
-    """POST /api/v1/repos/models/{o}/{n}/info/lfs/objects/batch (§10.3).
+    """POST /api/v1/repos/{models|datasets}/{o}/{n}/info/lfs/objects/batch (§10.3, §21.7).
 
     Every requested oid is echoed; those the store lacks carry `actions.upload.href`; stored ones
     carry no `actions` key at all (never null). The store is global across repos (§18.2 item 5).
     """
-    _repo(request, write=True)
+    requested_repo(request, write=True)
     body = await json_body(request)
     if body.get("operation", "upload") != "upload":
         raise BadRequest("only the 'upload' operation is supported")
@@ -303,7 +265,7 @@ async def lfs_batch(request: Request) -> JSONResponse:
     host: Host | None = request.scope.get(HOST_SCOPE_KEY)
     if host is not None and host.role == "www":  # under host names blobs go to `lfs.` (§22.1)
         base = f"{request.url.scheme}://{host.sibling('lfs')}"
-    params = request.path_params
+    params, segment = request.path_params, repo_type_of(request).segment
     answer = []
     for obj in objects:
         oid, size = (obj.get("oid"), obj.get("size")) if isinstance(obj, dict) else (None, None)
@@ -311,7 +273,7 @@ async def lfs_batch(request: Request) -> JSONResponse:
             raise BadRequest("each object needs a 64-hex lowercase 'oid' and an integer 'size' >= 0")
         item: dict[str, Any] = {"oid": oid, "size": size}
         if not hub.blobs.has(oid, size):
-            href = f"{base}/api/v1/repos/models/{params['owner']}/{params['name']}/info/lfs/objects/{oid}"
+            href = f"{base}/api/v1/repos/{segment}/{params['owner']}/{params['name']}/info/lfs/objects/{oid}"
             item["actions"] = {"upload": {"href": href}}
         answer.append(item)
     return legacy_ok(request, {"objects": answer})
@@ -408,7 +370,7 @@ async def blob_put(request: Request) -> JSONResponse:
     refused = lfs_refusal(request)
     if refused is not None:
         return refused
-    _repo(request, write=True)
+    requested_repo(request, write=True)
     oid = request.path_params["oid"]
     if not is_sha256(oid):
         raise BadRequest("the object id in the URL must be a 64-hex lowercase sha256")
@@ -445,13 +407,13 @@ async def blob_put(request: Request) -> JSONResponse:
 
 
 async def commit(request: Request) -> JSONResponse:
-    """POST /api/v1/repos/models/{o}/{n}/commit/{revision...}: apply actions atomically (§10.5).
+    """POST /api/v1/repos/{models|datasets}/{o}/{n}/commit/{revision...}: apply actions atomically (§10.5).
 
     `create` is an upsert; `delete` removes; more than 2000 actions is a 422; a revision that is
     not an existing branch is a 400 with the hub's own message (§10.6). Answers `Data: {"oid"}`.
     """
     user = require_caller(request)
-    repo = _repo(request, write=True)
+    repo = requested_repo(request, write=True)
     revision = request.path_params["revision"]
     body = await json_body(request)
     actions, message = body.get("actions"), body.get("commit_message", "")
@@ -472,9 +434,10 @@ async def commit(request: Request) -> JSONResponse:
 
 
 async def delete_file(request: Request) -> JSONResponse:
-    """DELETE /api/v1/models/{o}/{n}/file?Revision=&FilePath= (old delete_files, §Op 11): one commit."""
+    """DELETE /api/v1/models/{o}/{n}/file?Revision=&FilePath= (old delete_files, §Op 11), and a dataset's
+    DELETE /api/v1/datasets/{o}/{n}/repo?FilePath= (§21.9, no Revision: master): one commit."""
     user = require_caller(request)
-    repo = _repo(request, write=True)
+    repo = requested_repo(request, write=True)
     path = validate_repo_path(request.query_params.get("FilePath"))
     revision = request.query_params.get("Revision") or "master"
     hub = hub_of(request)
@@ -491,5 +454,6 @@ async def acceleration_info(request: Request) -> JSONResponse:
 
 
 async def not_emulated(request: Request) -> JSONResponse:
-    """Dataset and other surfaces of the real hub that local_hub does not emulate: 501, never a fake 200."""
-    raise NotImplementedOnHub(f"{request.url.path} is not emulated by local_hub (models only)")
+    """Surfaces of the real hub that local_hub does not emulate (MsDataset's OSS and STS routes, §21.10):
+    501, never a fake 200."""
+    raise NotImplementedOnHub(f"{request.url.path} is not emulated by local_hub")

@@ -109,3 +109,19 @@ def body_problem(route: str, dialect: RouteDialect, value: Any) -> str | None:
         return None if value is None else f"{route}: official clients send no body here"
     problem = value_problem("body", dialect.body, {} if value is None else value)
     return f"{route}: {problem}" if problem else None
+
+
+def form_problem(route: str, dialect: RouteDialect, fields: dict[str, str] | None) -> str | None:
+    """What is wrong with a form body (`fields` None: the body is no form), or None.
+
+    Example:
+        >>> from local_hub.dialect import DIALECT
+        >>> form_problem("create_dataset", DIALECT["create_dataset"], {"Name": "x"})
+        'create_dataset: missing required key form.Owner'
+    """
+    if dialect.form is None:
+        return None
+    if fields is None:
+        return f"{route}: official clients send a multipart/form-data body here"
+    problem = value_problem("form", dialect.form, fields)
+    return f"{route}: {problem}" if problem else None

@@ -584,22 +584,6 @@ def test_acceleration_probe_is_404(hub):
     assert response.status_code == 404 and set(response.json()) == ENVELOPE
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/api/v1/datasets"),
-        ("POST", "/api/v1/datasets"),
-        ("GET", "/api/v1/datasets/alice/d/repo"),
-        ("DELETE", "/api/v1/datasets/alice/d/repo"),
-        ("POST", "/api/v1/repos/datasets/alice/d/info/lfs/objects/batch"),
-    ],
-)
-def test_datasets_are_not_emulated(hub, method, path):
-    response = api(hub, method, path, data="{}")
-    assert response.status_code == 501
-    assert set(response.json()) == ENVELOPE and response.json()["Success"] is False
-
-
 def test_trailing_slashes_are_accepted(hub):
     body = json.dumps({"Path": "alice", "Name": "slash"})
     assert api(hub, "POST", "/api/v1/models/", data=body).status_code == 200

@@ -227,11 +227,29 @@ def _imported_modules(path: Path) -> set[str]:
     return modules
 
 
+STATE_MODULES = (
+    "store",
+    "store_db",
+    "store_repos",
+    "store_trees",
+    "store_history",
+    "records",
+    "repo_types",
+    "hub_files",
+    "blobs",
+    "clock",
+    "errors",
+)
+
+
 def test_store_imports_no_http_framework():
     """store.py and the local modules it builds on are plain Python: no starlette, no uvicorn."""
     store_imports = _imported_modules(PACKAGE / "store.py")
-    assert {"local_hub.blobs", "local_hub.errors"} <= store_imports  # the parse really saw the imports
-    for module in ("store", "blobs", "clock", "errors"):
+    assert {"local_hub.records", "local_hub.store_history"} <= store_imports  # the parse really saw the imports
+    built_on = {m for name in STATE_MODULES for m in _imported_modules(PACKAGE / f"{name}.py")}
+    local = {m for m in built_on if m.startswith("local_hub.")}
+    assert local <= {f"local_hub.{name}" for name in STATE_MODULES}  # every module the store builds on is checked
+    for module in STATE_MODULES:
         for imported in _imported_modules(PACKAGE / f"{module}.py"):
             top = imported.split(".")[0]
             assert top not in {"starlette", "uvicorn", "anyio", "httptools"}, f"{module}.py imports {imported}"

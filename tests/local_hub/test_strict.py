@@ -53,7 +53,8 @@ def test_the_route_answers_first_when_it_turns_the_caller_away(hub):
     unknown = api(hub, "POST", "/api/v1/models", None, json=bad, headers={"Authorization": "Bearer ms-nobody"})
     assert unknown.status_code == 401  # the hub authenticates before it reads a body
     assert api(hub, "POST", "/api/v1/models", None, json=bad).status_code == 401
-    assert api(hub, "POST", "/api/v1/repos/datasets/alice/d/info/lfs/objects/batch", json={}).status_code == 501
+    assert api(hub, "POST", "/api/v1/repos/studios/alice/d/info/lfs/objects/batch", json={}).status_code == 501
+    assert api(hub, "POST", "/api/v1/repos/datasets/alice/d/info/lfs/objects/batch", json={}).status_code == 404
     # A login the hub cannot read is a failed login, with login's own business code.
     refused(api(hub, "POST", "/api/v1/login", None, json={"AccessToken": 5}), "body.AccessToken", 10010103009)
 
