@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from local_hub import HubControl
-from local_hub.hub_files import GITATTRIBUTES, GITATTRIBUTES_PATH
+from local_hub.hub_files import DATASET_GITATTRIBUTES, GITATTRIBUTES, GITATTRIBUTES_PATH
 from local_hub.process import LocalHubProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +125,9 @@ class Counter:
         moved = {r: now["requests"].get(r, 0) - self.before["requests"].get(r, 0) for r in routes}
         out["requests"] = {r: n for r, n in moved.items() if n}
         return out
+
+
+def hub_own_dataset_files(hub: RunningHub) -> dict[str, bytes]:
+    """`hub_own_files` for a dataset: the hub's dataset `.gitattributes` (local_hub/hub_files.py), unless the
+    mode is `off`."""
+    return {} if hub.control.configure()["gitattributes"] == "off" else {GITATTRIBUTES_PATH: DATASET_GITATTRIBUTES}

@@ -256,3 +256,28 @@ class HubWriter:
             return None
         commits = response.json()["Data"]["Commit"]
         return commits[0]["Id"] if commits else None
+
+
+# -- datasets ----------------------------------------------------------------------------------------
+def create_dataset(
+    hub: Any, dataset_id: str, user: str | None = "alice", visibility: int | str = 5, **fields: Any
+) -> requests.Response:
+    """POST a dataset's create as SDK 1.40 sends it: a multipart form, each field a text part (§21.1);
+    `fields` add or replace fields. The answer is returned unchecked."""
+    owner, name = dataset_id.split("/")
+    form = {"Owner": owner, "Name": name, "Visibility": visibility, "License": "Apache-2.0", **fields}
+    return api(hub, "POST", "/api/v1/datasets", user, files={k: (None, str(v)) for k, v in form.items()})
+
+
+def commit_to(
+    hub: Any,
+    repo_type: str,
+    repo_id: str,
+    actions: list[dict[str, Any]],
+    revision: str = "master",
+    user: str | None = "alice",
+    message: str = "c",
+) -> requests.Response:
+    """POST a commit to a repo of `repo_type` (`model`, `dataset`): `/api/v1/repos/{type}s/...` (§10.5, §21.7)."""
+    body = json.dumps({"commit_message": message, "actions": actions})
+    return api(hub, "POST", f"/api/v1/repos/{repo_type}s/{repo_id}/commit/{revision}", user, data=body)

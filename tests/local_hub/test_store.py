@@ -9,6 +9,7 @@ import ast
 import ctypes
 import mmap
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 from local_hub.blobs import BlobStore
-from local_hub.errors import BadRequest
+from local_hub.errors import AlreadyExists, BadRequest, DatasetAlreadyExists, NotFound
 from local_hub.state import HubOptions, HubState
 from local_hub.store import CommitAction, validate_name, validate_ref_name, validate_repo_path
 from tests.helpers.hub import TOKENS, start_local_hub
@@ -101,6 +102,85 @@ def test_a_failed_store_commit_changes_nothing(tmp_path):
     assert store.resolve(repo, "master") == head.id
     assert [e.path for e in store.tree(head.id)] == ["a.txt"]
     assert store.commit_count() == 1
+
+
+# The repos table before repo types (a data dir of an older local_hub): a name was unique per owner.
+OLD_REPOS = """
+CREATE TABLE repos(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, name TEXT NOT NULL,
+    visibility INTEGER NOT NULL, license TEXT NOT NULL, chinese_name TEXT NOT NULL,
+    description TEXT NOT NULL, original_model_id TEXT NOT NULL, created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE(owner, name));
+INSERT INTO repos VALUES (7, 'alice', 'm', 1, 'MIT', '', '', '', 'alice', 1, 2);
+"""
+
+
+def test_a_data_dir_from_before_repo_types_keeps_its_models(tmp_path):
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        db.executescript(OLD_REPOS)
+    store = new_state(tmp_path).store
+    model = store.find_repo("alice", "m")
+    assert (model.id, model.repo_type, model.visibility, model.license) == (7, "model", 1, "MIT")
+    dataset = store.create_repo("alice", "m", created_by="alice", repo_type="dataset")  # its own name space
+    assert dataset.id == 8 and store.find_repo("alice", "m", "dataset") == dataset
+    with pytest.raises(AlreadyExists):
+        store.create_repo("alice", "m", created_by="alice")
+    with pytest.raises(DatasetAlreadyExists):
+        store.create_repo("alice", "m", created_by="alice", repo_type="dataset")
+
+
+def _reference_listing(files: list, root: str, recursive: bool, folders: bool) -> list[tuple[str, str, str]]:
+    """(path, kind, commit) of a listing, computed from every file the plain way (the walk routes_repo did)."""
+    prefix = f"{root}/" if root else ""
+    newest: dict[str, object] = {}
+    listed = []
+    for entry in files:
+        if not entry.path.startswith(prefix):
+            continue
+        parts = entry.path[len(prefix) :].split("/")
+        depth = len(parts) - 1 if recursive else min(1, len(parts) - 1)
+        for i in range(1, depth + 1):
+            folder = prefix + "/".join(parts[:i])
+            if folder not in newest or entry.committed_at > newest[folder].committed_at:
+                newest[folder] = entry
+        if recursive or len(parts) == 1:
+            listed.append((entry.path, "blob", entry.last_commit))
+    if folders or not recursive:
+        listed += [(path, "tree", e.last_commit) for path, e in newest.items()]
+    return sorted(listed)
+
+
+def test_listings_cut_in_sql_match_a_walk_of_the_whole_tree(tmp_path):
+    """2,500 files in nested folders over two commits (the second a second later, touching one folder):
+    every listing shape the routes use, and its pages, against the plain walk of the whole tree."""
+    state = new_state(tmp_path)
+    store, alice = state.store, state.store.user_for_token("tok-a")
+    repo = store.create_repo("alice", "big", created_by="alice", repo_type="dataset")
+    actions = [CommitAction("create", f"d{i % 5}/s{i % 3}/f{i:04d}.txt", size=1, content=b"x") for i in range(1997)]
+    actions += [CommitAction("create", f"top{i}.txt", size=1, content=b"x") for i in range(3)]
+    store.commit(repo, "master", "first", alice, actions)
+    state.options.clock_offset_seconds = 5  # the second commit comes later (the clock reads the option)
+    more = [CommitAction("create", f"d1/s2/g{i:03d}.txt", size=1, content=b"y") for i in range(500)]
+    head = store.commit(repo, "master", "second", alice, more).id
+    files = store.tree(head)
+    assert len(files) == 2500
+
+    def shape(entries):
+        return [(e.path, e.kind, e.last_commit) for e in entries]
+
+    for root in ("", "d1", "d1/s2"):
+        for recursive, folders in ((True, False), (False, True), (True, True)):
+            expected = _reference_listing(files, root, recursive, folders)
+            assert shape(store.list_tree(head, root, recursive=recursive, folders=folders)) == expected
+            pages = [
+                store.list_tree(head, root, recursive=recursive, folders=folders, offset=o, limit=200)
+                for o in range(0, len(expected) + 200, 200)
+            ]
+            assert [e for page in pages for e in shape(page)] == expected and pages[-1] == []
+    d1 = {e.path: e for e in store.list_tree(head, "", recursive=False, folders=True)}
+    assert d1["d1"].last_commit == head and d1["d0"].last_commit != head  # a folder shows its newest change
+    with pytest.raises(NotFound):
+        store.list_tree(head, "d9", recursive=True, folders=False)
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "a b", "a/b", "abc\n", "模型", "x" * 129, None])
