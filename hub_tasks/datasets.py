@@ -180,7 +180,7 @@ class DatasetSession(ModelSession):
             ```
             Prints:
             ```text
-            1
+            2
             ```
         """
         op = "list_datasets"
@@ -215,11 +215,11 @@ class DatasetSession(ModelSession):
             from hub_tasks import HubClient
 
             with HubClient(endpoint=URL, token=TOKEN) as client:
-                print([d.dataset_id for d in client.iter_datasets("alice")])
+                print(sorted(d.dataset_id for d in client.iter_datasets("alice")))
             ```
             Prints:
             ```text
-            ['alice/corpus']
+            ['alice/corpus', 'alice/old-corpus']
             ```
         """
         seen: set[str] = set()

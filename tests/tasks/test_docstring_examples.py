@@ -5,8 +5,9 @@ properties that `HubClient` and `ModelScopeCredentials` define in `hub_tasks` (n
 the product flows. The modules' `>>>` doctests are collected apart, in tests/unit/test_doctests.py.
 
 Every example runs in a working directory that holds what the examples name: `./out` (the folder
-published as alice/demo at master and tag v1.0, with a `notes.txt`) and `weights.bin`; alice/scratch
-and alice/old-model exist beside it, and a block for alice is saved. The placeholders users replace
+published as alice/demo at master and tag v1.0, with a `notes.txt`), `./data` (the dataset alice/corpus
+at master and tag v1: a README.md and data/train.jsonl) and `weights.bin`; alice/scratch, alice/old-model
+and the dataset alice/old-corpus exist beside them, and a block for alice is saved. The placeholders users replace
 are filled in: `URL` and `TOKEN` (the session hub, alice's token) and "BLOCK_NAME", which Prefect
 refuses as a block name (lowercase, digits and dashes only), so the block is saved as "block-name".
 An example that defines a `@flow` (the task examples) has that flow called too, with arguments
@@ -36,7 +37,7 @@ import hub_tasks
 from flows.publish.flow import publish_model
 from hub_tasks import HubClient, ModelScopeCredentials
 from tests.helpers.clients import fast_block, hub_client
-from tests.helpers.folders import model_dir
+from tests.helpers.folders import model_dir, write_files
 
 FENCE = re.compile(r"```python\n(.*?)```(?:\s*Prints:\s*```text\n(.*?)```)?", re.DOTALL)
 PLACEHOLDERS = {"<commit id>": "[0-9a-f]{40}", "<hash>": "[0-9a-f]{32}"}
@@ -116,6 +117,10 @@ def workdir(hub, prefect_harness, tmp_path, monkeypatch) -> Path:
         client.push_model("alice/demo", folder, tag="v1.0", hash_cache=None)
         client.create_model("alice/scratch")
         client.create_model("alice/old-model")
+        data = tmp_path / "data"
+        write_files(data, {"README.md": "# corpus\n", "data/train.jsonl": '{"text": "hello"}\n'})
+        client.push_dataset("alice/corpus", data, tag="v1", hash_cache=None)
+        client.create_dataset("alice/old-corpus")
     shutil.copyfile(folder / "weights" / "w.bin", tmp_path / "weights.bin")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -125,6 +130,8 @@ def arguments(flow: Flow, hub: Any) -> dict[str, Any]:
     """Values for the flow's parameters, by name: obvious ones for the seeded hub."""
     by_name = {
         "model_id": "alice/demo",
+        "dataset_id": "alice/corpus",
+        "data_folder": "./data",
         "owner": "alice",
         "folder": "./out",
         "version": "v1.0",
