@@ -1,33 +1,42 @@
-"""The `publish_model` flow's parameters: what to publish (`PublishRequest`) and the per-model lock.
+"""The publish flows' parameters: what to publish (`PublishRequest` for a model, `DatasetPublishRequest` for a
+dataset) and the per-repo lock.
 
 They are pydantic models with descriptions and constraints, so the Prefect UI renders a form, and
-they apply the client's own validators, so a request the push would refuse fails before any call.
+they apply the client's own validators, so a request the push would refuse fails before any call. The two
+requests share every field but the repo's id and folder and one setting of a new repo (`RepoPublishRequest`);
+each form keeps its own numbered order, so both read top to bottom like the task.
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from enum import Enum
+from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.snapshot.form import OptionalText
 from hub_tasks import PushOptions
+from hub_tasks.prefect.concurrency import publish_lock_name
+from hub_tasks.push.scan import check_folder
+from hub_tasks.repo_types import RepoType
 from hub_tasks.validation import validate_model_id, validate_ref, validate_tag
 
 NAME = r"[A-Za-z0-9_.-]+"
 REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
 
 
-def checked_model_id(value: str) -> str:
+def checked_model_id(value: str, operation: str = "publish_model") -> str:
     """`value` when it is a valid "owner/name" (the client's rule), else an `InvalidParameter` (a ValueError)."""
-    validate_model_id(value, "publish_model")
+    validate_model_id(value, operation)
     return value
 
 
-def checked_tag(value: str | None) -> str | None:
+def checked_tag(value: str | None, operation: str = "publish_model") -> str | None:
     """`value` when it is None, empty (no tag) or a valid tag that is not a branch name, else an
     `InvalidParameter` (a ValueError)."""
-    return value if not value else validate_tag(value, "publish_model")
+    return value if not value else validate_tag(value, operation)
 
 
 class Visibility(str, Enum):
@@ -44,6 +53,7 @@ class Visibility(str, Enum):
 
 
 MODEL_ID_WORDS = "owner/name, e.g. alice/my-model"
+DATASET_ID_WORDS = "owner/name, e.g. alice/my-dataset"
 
 
 def _at(position: int) -> dict[str, int]:
@@ -69,27 +79,34 @@ def _refused_in_words(regex: str, words: str, position: int) -> dict[str, object
     return {"allOf": [{"if": {"pattern": regex}, "else": {"const": words}}], "position": position}
 
 
-class PublishRequest(BaseModel):
-    """What to publish to the ModelScope Hub, and how.
+def _commit_message(default: str) -> str:
+    """The commit message field, whose default names the repo type ("upload model", "upload dataset")."""
+    return Field(
+        title="Commit message",
+        default=default,
+        description="Commit message (empty: the default).",
+        json_schema_extra=_at(4),
+    )
 
-    The form reads top to bottom like the task: the model and folder, where it goes (branch, tag,
-    message), then the settings of a new repo, then the file rules. An empty optional text means
-    "none", so the form has no "str | None" toggles.
+
+class RepoPublishRequest(BaseModel):
+    """What both publish requests ask: where the folder goes (branch, tag), a new repo's settings, the file rules.
+
+    A request names its repo (`repo_id`) and folder (`folder`) in its own words (`model_id`, `dataset_dir`),
+    holds `commit_message` with its type's default, and may add settings a new repo of its type takes.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    model_id: str = Field(
-        title="Model ID",
-        description=f"Hub id as {MODEL_ID_WORDS}.",
-        json_schema_extra=_refused_in_words(rf"^{NAME}/{NAME}$", MODEL_ID_WORDS, 0),
-    )
-    model_dir: str = Field(
-        title="Model folder",
-        min_length=1,
-        description="Folder to publish; it must hold a configuration.json.",
-        json_schema_extra=_at(1),
-    )
+    #: Which repo type the request publishes, the operation its errors name, the folder field's name, and
+    #: whether the folder must hold a configuration.json (a model's must; SDK 1.40 asks a dataset for none).
+    repo_type: ClassVar[RepoType]
+    operation: ClassVar[str]
+    folder_field: ClassVar[str]
+    needs_configuration: ClassVar[bool]
+
+    commit_message: str  # each request's own field, whose default names its type
+
     revision: str = Field(
         default="master",
         title="Revision",
@@ -103,12 +120,6 @@ class PublishRequest(BaseModel):
         pattern=rf"^$|{REF}",
         description="Tag the new commit, e.g. v1.0 (never moved); empty for no tag.",
         json_schema_extra=_at(3),
-    )
-    commit_message: str = Field(
-        title="Commit message",
-        default="upload model",
-        description="Commit message (empty: the default).",
-        json_schema_extra=_at(4),
     )
     visibility: Visibility = Field(
         title="Visibility",
@@ -128,12 +139,6 @@ class PublishRequest(BaseModel):
         default="",
         description="Display name if the repo is created; empty for none.",
         json_schema_extra=_at(7),
-    )
-    original_model_id: OptionalText = Field(
-        default="",
-        title="Original model ID",
-        description="Base model this one was trained from, as owner/name; empty for none.",
-        json_schema_extra=_refused_in_words(rf"^$|^{NAME}/{NAME}$", f"empty, or {MODEL_ID_WORDS}", 8),
     )
     ignore_file_pattern: list[str] = Field(
         title="Ignore file pattern",
@@ -174,20 +179,34 @@ class PublishRequest(BaseModel):
 
     # The client's own rules, so that a request the push would refuse is refused before any remote call
     # (the patterns above also let through "..", "master" as a tag, and names like "a..b" or "v1.lock").
-    @field_validator("model_id", "original_model_id")
-    @classmethod
-    def _model_id(cls, value: str) -> str:
-        return checked_model_id(value) if value else value
-
     @field_validator("revision")
     @classmethod
     def _revision(cls, value: str) -> str:
-        return validate_ref(value, "revision", "publish_model")
+        return validate_ref(value, "revision", cls.operation)
 
     @field_validator("tag")
     @classmethod
     def _tag(cls, value: str) -> str:
-        return checked_tag(value) if value else value
+        return checked_tag(value, cls.operation) if value else value
+
+    @property
+    @abstractmethod
+    def repo_id(self) -> str:
+        """The repo's "owner/name"."""
+
+    @property
+    @abstractmethod
+    def folder(self) -> str:
+        """The folder to publish, as given."""
+
+    def checked_folder(self) -> Path:
+        """The push engine's own check of the folder, run before any remote call; raises `InvalidParameter`
+        naming the field."""
+        return check_folder(self.folder, self.folder_field, require_config=self.needs_configuration)
+
+    def new_repo_options(self) -> dict[str, str | None]:
+        """The settings only a new repo of this type takes, as `PushOptions` fields."""
+        return {}
 
     def push_options(self) -> PushOptions:
         """What the push engine is asked to do, built by keyword (it validates itself).
@@ -195,6 +214,8 @@ class PublishRequest(BaseModel):
         Example:
             >>> PublishRequest(model_id="alice/demo", model_dir="./out", tag="v1").push_options().tag
             'v1'
+            >>> DatasetPublishRequest(dataset_id="alice/corpus", dataset_dir="./data").push_options().commit_message
+            'upload dataset'
         """
         return PushOptions(
             visibility=self.visibility.code,
@@ -203,12 +224,116 @@ class PublishRequest(BaseModel):
             commit_message=self.commit_message,
             tag=self.tag or None,
             revision=self.revision,
-            original_model_id=self.original_model_id or None,
             ignore_file_pattern=self.ignore_file_pattern,
             ignore_patterns=self.ignore_patterns,
             delete_missing=self.delete_missing,
             allow_secret_files=tuple(self.allow_secret_files),
+            **self.new_repo_options(),
         )
+
+
+class PublishRequest(RepoPublishRequest):
+    """What to publish to the ModelScope Hub, and how.
+
+    The form reads top to bottom like the task: the model and folder, where it goes (branch, tag,
+    message), then the settings of a new repo, then the file rules. An empty optional text means
+    "none", so the form has no "str | None" toggles.
+    """
+
+    repo_type: ClassVar[RepoType] = "model"
+    operation: ClassVar[str] = "publish_model"
+    folder_field: ClassVar[str] = "model_dir"
+    needs_configuration: ClassVar[bool] = True
+
+    model_id: str = Field(
+        title="Model ID",
+        description=f"Hub id as {MODEL_ID_WORDS}.",
+        json_schema_extra=_refused_in_words(rf"^{NAME}/{NAME}$", MODEL_ID_WORDS, 0),
+    )
+    model_dir: str = Field(
+        title="Model folder",
+        min_length=1,
+        description="Folder to publish; it must hold a configuration.json.",
+        json_schema_extra=_at(1),
+    )
+    commit_message: str = _commit_message("upload model")
+    original_model_id: OptionalText = Field(
+        default="",
+        title="Original model ID",
+        description="Base model this one was trained from, as owner/name; empty for none.",
+        json_schema_extra=_refused_in_words(rf"^$|^{NAME}/{NAME}$", f"empty, or {MODEL_ID_WORDS}", 8),
+    )
+
+    @field_validator("model_id", "original_model_id")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        return checked_model_id(value) if value else value
+
+    @property
+    def repo_id(self) -> str:
+        """The model's "owner/name"."""
+        return self.model_id
+
+    @property
+    def folder(self) -> str:
+        """The model folder, as given."""
+        return self.model_dir
+
+    def new_repo_options(self) -> dict[str, str | None]:
+        """A new model's base model."""
+        return {"original_model_id": self.original_model_id or None}
+
+
+class DatasetPublishRequest(RepoPublishRequest):
+    """What dataset to publish to the ModelScope Hub, and how.
+
+    The form reads top to bottom like the task: the dataset and folder, where it goes (branch, tag,
+    message), then the settings of a new dataset, then the file rules. Any folder is a dataset: no
+    configuration.json is needed. An empty optional text means "none".
+    """
+
+    repo_type: ClassVar[RepoType] = "dataset"
+    operation: ClassVar[str] = "publish_dataset"
+    folder_field: ClassVar[str] = "dataset_dir"
+    needs_configuration: ClassVar[bool] = False
+
+    dataset_id: str = Field(
+        title="Dataset ID",
+        description=f"Hub id as {DATASET_ID_WORDS}.",
+        json_schema_extra=_refused_in_words(rf"^{NAME}/{NAME}$", DATASET_ID_WORDS, 0),
+    )
+    dataset_dir: str = Field(
+        title="Dataset folder",
+        min_length=1,
+        description="Folder to publish; every file in it is data (no configuration.json needed).",
+        json_schema_extra=_at(1),
+    )
+    commit_message: str = _commit_message("upload dataset")
+    description: OptionalText = Field(
+        title="Description",
+        default="",
+        description="What the data is, if the dataset is created; empty for none.",
+        json_schema_extra=_at(8),
+    )
+
+    @field_validator("dataset_id")
+    @classmethod
+    def _dataset_id(cls, value: str) -> str:
+        return checked_model_id(value, cls.operation)
+
+    @property
+    def repo_id(self) -> str:
+        """The dataset's "owner/name"."""
+        return self.dataset_id
+
+    @property
+    def folder(self) -> str:
+        """The dataset folder, as given."""
+        return self.dataset_dir
+
+    def new_repo_options(self) -> dict[str, str | None]:
+        """A new dataset's description."""
+        return {"description": self.description or None}
 
 
 class PublishLock(BaseModel):
@@ -235,3 +360,29 @@ class PublishLock(BaseModel):
         le=86400,
         description="A crashed holder's lock frees itself after this long.",
     )
+
+    def limit_name(self, repo_id: str) -> str:
+        """The global concurrency limit the lock takes: `name`, or the repo's own.
+
+        Example:
+            >>> PublishLock().limit_name("alice/demo"), DatasetPublishLock().limit_name("alice/corpus")
+            ('modelscope-publish-alice--demo', 'modelscope-publish-dataset-alice--corpus')
+        """
+        return self.name or publish_lock_name(repo_id)
+
+
+class DatasetPublishLock(PublishLock):
+    """The per-dataset lock that keeps two publishes of one dataset from interleaving (on any worker)."""
+
+    enabled: bool = Field(title="Enabled", default=True, description="Take the dataset's lock around the write phase.")
+    name: OptionalText = Field(
+        title="Lock name",
+        default="",
+        pattern=r"^[^/%&<>]*$",
+        description="Global concurrency limit to use; empty for the dataset's own, "
+        "modelscope-publish-dataset-OWNER--NAME.",
+    )
+
+    def limit_name(self, repo_id: str) -> str:
+        """`name`, or the dataset's own limit (never a model's of the same name)."""
+        return self.name or publish_lock_name(f"dataset-{repo_id}")
