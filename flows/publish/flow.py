@@ -285,7 +285,7 @@ def publish_dataset(
         from flows.publish.flow import DatasetPublishRequest, publish_dataset
         from hub_tasks import ModelScopeCredentials
 
-        publish_dataset(DatasetPublishRequest(dataset_id="alice/corpus", dataset_dir="./out", tag="v1.0"),
+        publish_dataset(DatasetPublishRequest(dataset_id="alice/corpus", dataset_dir="./data", tag="v1"),
                         ModelScopeCredentials.load("BLOCK_NAME"))
         ```
     """

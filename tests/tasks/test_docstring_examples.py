@@ -34,7 +34,7 @@ from prefect import Flow
 from prefect.tasks import Task
 
 import hub_tasks
-from flows.publish.flow import publish_model
+from flows.publish.flow import publish_dataset, publish_model
 from hub_tasks import HubClient, ModelScopeCredentials
 from tests.helpers.clients import fast_block, hub_client
 from tests.helpers.folders import model_dir, write_files
@@ -58,6 +58,7 @@ def public_objects() -> dict[str, Any]:
     for name in hub_tasks.__all__:
         objects[name] = getattr(hub_tasks, name)
     objects["flows.publish.flow.publish_model"] = publish_model
+    objects["flows.publish.flow.publish_dataset"] = publish_dataset
     for cls in (HubClient, ModelScopeCredentials):
         for klass in cls.__mro__:
             if not klass.__module__.startswith("hub_tasks"):
@@ -105,6 +106,7 @@ def test_the_examples_were_found() -> None:
         "HubClient.get_model_files",
         "HubClient.create_commit",
         "flows.publish.flow.publish_model",
+        "flows.publish.flow.publish_dataset",
     } <= set(names)
 
 
@@ -160,7 +162,10 @@ def test_example_runs(qualname: str, code: str, expected: str | None, hub, workd
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         exec(compile(code, f"<example of {qualname}>", "exec"), namespace)
-        flows = [value for value in namespace.values() if isinstance(value, Flow) and value is not publish_model]
+        product = (publish_model, publish_dataset)  # imported by their examples, not defined there
+        flows = [
+            value for value in namespace.values() if isinstance(value, Flow) and not any(value is p for p in product)
+        ]
         assert len(flows) <= 1, f"the example of {qualname} should define at most one flow"
         if flows:
             flows[0](**arguments(flows[0], hub))  # raises if the flow fails
