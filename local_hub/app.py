@@ -60,6 +60,7 @@ ROUTES = [
     Route("/api/v1/datasets", ds.list_datasets_legacy, methods=["GET"], name="list_datasets_legacy"),
     Route("/openapi/v1/datasets", ds.list_datasets_openapi, methods=["GET"], name="list_datasets"),
     Route("/openapi/v1/datasets/{owner}/{name}", ds.get_dataset_openapi, methods=["GET"], name="get_dataset_openapi"),
+    # MsDataset's numeric-id form (§21.5C): one segment of digits, where `{D}/repo/tree` has two.
     Route("/api/v1/datasets/{dataset_id:int}/repo/tree", ds.tree_by_id, methods=["GET"], name="dataset_tree_by_id"),
     Route(D, ds.get_dataset, methods=["GET"], name="get_dataset"),
     Route(D, ds.delete_dataset, methods=["DELETE"], name="delete_dataset"),
@@ -71,8 +72,8 @@ ROUTES = [
     Route(f"{D}/repo", ds.delete_file, methods=["DELETE"], name="dataset_delete_file"),
     Route(f"{D}/download/increase", ds.download_increase, methods=["POST"], name="dataset_download_increase"),
     # MsDataset's OSS and STS routes (§21.10): 501. Only these, so a trailing slash still redirects.
-    Route(f"{D}/oss{{rest:path}}", repo.not_emulated, methods=["GET", "DELETE"], name="datasets"),
-    Route(f"{D}/ststoken", repo.not_emulated, methods=["GET"], name="datasets"),
+    Route(f"{D}/oss{{rest:path}}", repo.not_emulated, methods=["GET", "DELETE"], name="dataset_storage"),
+    Route(f"{D}/ststoken", repo.not_emulated, methods=["GET"], name="dataset_storage"),
     Route("/models/{owner}/{name}", pages.repo_page, methods=["GET"], name="model_page"),
     Route("/datasets/{owner}/{name}", ds.page, methods=["GET"], name="dataset_page"),
     Route(f"{G}/info/refs", git.info_refs, methods=["GET"], name="git_info_refs"),
