@@ -2,9 +2,10 @@
 
     python deployments/serve.py [--credentials-block modelscope] [--owners alice my-org]
 
-The same four deployments as deployments/prefect.yaml: snapshot-revisions/nightly (cron),
+The same six deployments as deployments/prefect.yaml: snapshot-revisions/nightly (cron),
 publish-model/after-training (triggered by modelscope.training.completed), publish-model/manual
-(run from the UI) and train-and-publish/example.
+(run from the UI), publish-dataset/when-ready (triggered by modelscope.dataset.ready),
+publish-dataset/manual (run from the UI) and train-and-publish/example.
 
 `pause_on_shutdown=False`, deliberately: with Prefect's default, stopping this process (an
 upgrade, a crash, a reboot) pauses the nightly schedule, and the audit silently stops until
@@ -21,9 +22,10 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
-from flows.publish.flow import PublishRequest, publish_model
+from flows.events import DATASET_READY, TRAINING_COMPLETED
+from flows.publish.flow import DatasetPublishRequest, PublishRequest, publish_dataset, publish_model
 from flows.snapshot.flow import snapshot_revisions
-from flows.train_and_publish import TRAINING_COMPLETED, PublishMode, example_model_dir, train_and_publish
+from flows.train_and_publish import PublishMode, example_dataset_dir, example_model_dir, train_and_publish
 from hub_tasks.prefect.references import credentials_reference, hub_identity
 
 # The runs import the flows by module path (`flows.publish.flow.publish_model`), as installed: a file-path
@@ -46,12 +48,13 @@ def credentials_by_name(block_name: str) -> dict:
 
 
 def deployments(block_name: str = "modelscope", owners: list[str] | None = None) -> list:
-    """The four deployments, as `RunnerDeployment`s for `serve`: the nightly snapshot covers `owners` (by
+    """The six deployments, as `RunnerDeployment`s for `serve`: the nightly snapshot covers `owners` (by
     default MODELSCOPE_SNAPSHOT_OWNERS, else the block's own user), the examples publish to the block's user."""
     credentials = credentials_ref(block_name)
     identity = hub_identity(block_name)
     owners = owners or identity["owners"]
     example_model = f"{identity['user']}/tiny-model"
+    example_dataset = f"{identity['user']}/tiny-dataset"
     return [
         snapshot_revisions.to_deployment(
             name="nightly",
@@ -92,6 +95,40 @@ def deployments(block_name: str = "modelscope", owners: list[str] | None = None)
             parameters={
                 "request": PublishRequest(
                     model_id=example_model, model_dir=example_model_dir(example_model)
+                ).model_dump(mode="json"),
+                "modelscope_credentials": credentials,
+            },
+        ),
+        publish_dataset.to_deployment(
+            name="when-ready",
+            entrypoint_type=MODULE,
+            tags=["modelscope", "publish", "dataset"],
+            parameters={"modelscope_credentials": credentials},
+            triggers=[
+                DeploymentEventTrigger(
+                    expect={DATASET_READY},
+                    match={"prefect.resource.id": "modelscope.dataset.*"},
+                    parameters={
+                        "request": {
+                            "dataset_id": "{{ event.payload.dataset_id }}",
+                            "dataset_dir": "{{ event.payload.dataset_dir }}",
+                            "tag": "{{ (event.payload.tag or '') }}",
+                            "commit_message": (
+                                "{{ event.payload.commit_message or 'publish when the dataset was ready' }}"
+                            ),
+                        },
+                        "modelscope_credentials": credentials_by_name(block_name),
+                    },
+                )
+            ],
+        ),
+        publish_dataset.to_deployment(
+            name="manual",
+            entrypoint_type=MODULE,
+            tags=["modelscope", "publish", "dataset"],
+            parameters={
+                "request": DatasetPublishRequest(
+                    dataset_id=example_dataset, dataset_dir=example_dataset_dir(example_dataset)
                 ).model_dump(mode="json"),
                 "modelscope_credentials": credentials,
             },

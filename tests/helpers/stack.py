@@ -209,10 +209,12 @@ def deployment_runs(client: SyncPrefectClient, deployment: str) -> list[FlowRun]
     return client.read_flow_runs(deployment_filter=only, limit=50)
 
 
-def finished_publish(client: SyncPrefectClient, deployment: str, folder: Path) -> FlowRun | None:
-    """The run of a publish deployment that publishes `folder`, once final; None before (a `wait_for`
-    condition: a triggered run appears some time after its event)."""
+def finished_publish(
+    client: SyncPrefectClient, deployment: str, folder: Path, folder_field: str = "model_dir"
+) -> FlowRun | None:
+    """The run of a publish deployment that publishes `folder` (the request's `folder_field`: `dataset_dir` for a
+    dataset), once final; None before (a `wait_for` condition: a triggered run appears some time after its event)."""
     for run in deployment_runs(client, deployment):
-        if run.parameters.get("request", {}).get("model_dir") == str(folder):
+        if run.parameters.get("request", {}).get(folder_field) == str(folder):
             return final(client, run.id)
     return None

@@ -155,6 +155,7 @@ def test_the_checker_flags_what_markdown_would_change(text: str, hazards: list[s
 def test_the_texts_cover_every_deployed_form_and_the_block() -> None:
     texts = help_texts()
     assert deployed_entrypoints() == [
+        "flows.publish.flow.publish_dataset",
         "flows.publish.flow.publish_model",
         "flows.snapshot.flow.snapshot_revisions",
         "flows.train_and_publish.train_and_publish",
@@ -163,6 +164,7 @@ def test_the_texts_cover_every_deployed_form_and_the_block() -> None:
         assert sum(where.startswith(f"{source}:") for where in texts) >= 5, source
     # Spot checks that the walk reaches nested fields, top-level parameters and block fields.
     assert "flows.publish.flow.publish_model: definitions.PublishRequest.properties.ignore_patterns" in texts
+    assert "flows.publish.flow.publish_dataset: definitions.DatasetPublishRequest.properties.description" in texts
     assert "flows.snapshot.flow.snapshot_revisions: properties.snapshot_dir" in texts
     assert "flows.train_and_publish.train_and_publish: properties.publish" in texts
     assert "ModelScopeCredentials: properties.ca_bundle" in texts
@@ -176,6 +178,7 @@ def test_no_help_text_can_be_changed_by_a_markdown_renderer() -> None:
 @pytest.mark.parametrize(
     "entrypoint",
     [
+        "flows.publish.flow.publish_dataset",
         "flows.publish.flow.publish_model",
         "flows.snapshot.flow.snapshot_revisions",
         "flows.train_and_publish.train_and_publish",
