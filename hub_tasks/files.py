@@ -6,7 +6,9 @@ A leaf: it imports only `errors`, so both engines use one copy of each rule.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,8 +25,19 @@ def matches(rel: str, patterns: Iterable[str]) -> bool:
         >>> matches("logs/run.log", ["*.log"]), matches("a/b.bin", ["a/*"]), matches("c.txt", ["*.bin"])
         (True, True, False)
     """
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+    compiled = _one_regex(tuple(patterns))
+    if compiled is None:
+        return False
+    return compiled.match(rel) is not None or compiled.match(rel.rsplit("/", 1)[-1]) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _one_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The globs as one compiled alternation (`fnmatchcase` semantics): a scan asks once per file, and
+    20,000 files times a dozen `fnmatchcase` calls each took seconds."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def _string_list(patterns: str | Iterable[str] | None, what: str, kind: str) -> list[str]:
@@ -110,9 +123,10 @@ def sha256_file(path: str, on_bytes: Callable[[int], None] | None = None) -> str
         '2cf24dba5fb0'
     """
     digest = hashlib.sha256()
-    buffer = bytearray(BUFFER)
-    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
+        # No bigger than the file: zero-filling 8 MiB per file cost 20 s over 20,000 small files.
+        buffer = bytearray(min(BUFFER, os.fstat(handle.fileno()).st_size + 1))
+        view = memoryview(buffer)
         while n := handle.readinto(buffer):
             digest.update(view[:n])
             if on_bytes:

@@ -337,6 +337,7 @@ class Publisher:
                         uploads += self._negotiate(pending, remote, uploader)
                         pending = []
                 self.timings["hash"] = time.perf_counter() - started
+                cache.flush()
                 if pending:
                     uploads += self._negotiate(pending, remote, uploader)
                 for done_upload in as_completed(uploads):
