@@ -1,5 +1,5 @@
-"""What a snapshot run tells people: its log lines, the markdown summary, the table of changes, and one
-event per change. Pure text from the snapshot and its changes, except `emit_changes`."""
+"""What a snapshot run tells people: its log lines, the markdown summary, the table of changes (with each
+repo's type), and one event per change. Pure text from the snapshot and its changes, except `emit_changes`."""
 
 from __future__ import annotations
 
@@ -9,19 +9,24 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from flows.events import emit_model_event
+from flows.events import emit_repo_event
 from flows.snapshot.format import Change, Snapshot, count_by_kind
+from flows.snapshot.scope import PLURAL
+from hub_tasks.repo_types import RepoType
 
 MAX_EVENTS = 500
 MAX_TABLE_ROWS = 1000
 
 
 class Baseline(BaseModel):
-    """What a run compared with: where it came from (`server`, `archive` or `none`) and when it was taken."""
+    """What a run compared with: where it came from (`server`, `archive` or `none`), when it was taken, and
+    the repo types of this run it did not list (a models-only snapshot, written before datasets were
+    snapshotted: those types start with this run, none of their repos is reported as added)."""
 
     source: str = "none"
     taken_at: datetime | None = None
     where: str = ""
+    uncovered: list[RepoType] = Field(default_factory=list)
 
     @property
     def first(self) -> bool:
@@ -38,37 +43,57 @@ class Baseline(BaseModel):
         if self.first or self.taken_at is None:
             return "nothing: this is the first snapshot of this scope, so no changes are reported"
         origin = {"server": "kept in the Prefect server", "archive": "read from the archive"}.get(self.source, "")
-        return f"the snapshot taken {self.taken_at.isoformat()} ({origin}: {self.where})"
+        text = f"the snapshot taken {self.taken_at.isoformat()} ({origin}: {self.where})"
+        if self.uncovered:
+            new = " and ".join(PLURAL[t] for t in self.uncovered)
+            text += f", which lists no {new}: they are compared from the next snapshot on"
+        return text
 
 
-def models_per_owner(snapshot: Snapshot) -> dict[str, int]:
-    """How many listed models each owner has (every owner named, even with none).
+def per_owner(snapshot: Snapshot, repo_type: RepoType = "model") -> dict[str, int]:
+    """How many listed repos of `repo_type` each owner has (every owner named, even with none).
 
     Example:
         >>> from datetime import timezone
         >>> s = Snapshot(taken_at=datetime.now(timezone.utc), endpoint="e", owners=["a", "b"], models={"a/m": {}})
-        >>> models_per_owner(s)
+        >>> per_owner(s)
         {'a': 1, 'b': 0}
     """
-    counts = Counter(model_id.split("/", 1)[0] for model_id in snapshot.models)
+    counts = Counter(repo_id.split("/", 1)[0] for repo_id in snapshot.listed(repo_type))
     return {owner: counts.get(owner, 0) for owner in snapshot.owners}
 
 
+def repo_counts(snapshot: Snapshot) -> str:
+    """ "2 models" or "2 models, 1 dataset": how many repos of each type of the scope were listed.
+
+    Example:
+        >>> from datetime import timezone
+        >>> now = datetime.now(timezone.utc)
+        >>> repo_counts(Snapshot(taken_at=now, endpoint="e", owners=["a"], repo_types=["model", "dataset"]))
+        '0 models, 0 datasets'
+    """
+    return ", ".join(f"{len(snapshot.listed(t))} {PLURAL[t]}" for t in snapshot.repo_types)
+
+
 def read_counts(snapshot: Snapshot) -> str:
-    """ "N models: a read, b not visible, c failed" (plus the models no longer listed, when any)."""
-    states = [s.status for s in snapshot.models.values()]
-    text = (
-        f"{len(states)} models: {states.count('ok')} read, {states.count('not_visible')} not visible, "
-        f"{states.count('error')} failed"
-    )
-    return text + (f"; {len(snapshot.gone)} no longer listed (kept with their last refs)" if snapshot.gone else "")
+    """ "N models: a read, b not visible, c failed", the same for datasets when the scope lists them (plus
+    the repos no longer listed, when any)."""
+    parts, gone = [], 0
+    for repo_type in snapshot.repo_types:
+        states = [s.status for s in snapshot.listed(repo_type).values()]
+        parts.append(
+            f"{len(states)} {PLURAL[repo_type]}: {states.count('ok')} read, {states.count('not_visible')} not "
+            f"visible, {states.count('error')} failed"
+        )
+        gone += len(snapshot.gone_of(repo_type))
+    return "; ".join(parts) + (f"; {gone} no longer listed (kept with their last refs)" if gone else "")
 
 
 def changes_line(changes: list[Change]) -> str:
     """ "3 changes: tag.moved 1, branch.moved 2" or "no changes".
 
     Example:
-        >>> changes_line([]), changes_line([Change(kind="tag.moved", model_id="o/m")])
+        >>> changes_line([]), changes_line([Change(kind="tag.moved", repo_id="o/m")])
         ('no changes', '1 change: tag.moved 1')
     """
     if not changes:
@@ -87,7 +112,7 @@ def log_run(
     moved = [c for c in changes if c.kind == "tag.moved"]
     if moved:
         log.warning(
-            "%d tag(s) moved: %s", len(moved), ", ".join(f"{c.model_id}@{c.ref} {c.old} -> {c.new}" for c in moved[:20])
+            "%d tag(s) moved: %s", len(moved), ", ".join(f"{c.label}@{c.ref} {c.old} -> {c.new}" for c in moved[:20])
         )
 
 
@@ -105,32 +130,46 @@ def short(value: str | None) -> str:
 
 
 def table(changes: list[Change]) -> list[dict[str, str]]:
-    """The rows of the changes table (at most `MAX_TABLE_ROWS`, then a row saying how many more)."""
+    """The rows of the changes table: the change, the repo's type and id, the ref, the old and the new value
+    (at most `MAX_TABLE_ROWS`, then a row saying how many more).
+
+    Example:
+        >>> table([Change(kind="tag.moved", repo_type="dataset", repo_id="o/d", ref="v1", old="a", new="b")])
+        [{'change': 'tag.moved', 'type': 'dataset', 'repo': 'o/d', 'ref': 'v1', 'old': 'a', 'new': 'b'}]
+    """
     rows = [
-        {"change": c.kind, "model": c.model_id, "ref": c.ref or "", "old": short(c.old), "new": short(c.new)}
+        {
+            "change": c.kind,
+            "type": c.repo_type,
+            "repo": c.repo_id,
+            "ref": c.ref or "",
+            "old": short(c.old),
+            "new": short(c.new),
+        }
         for c in changes[:MAX_TABLE_ROWS]
     ]
     if len(changes) > MAX_TABLE_ROWS:
-        rows.append(
-            {"change": "...", "model": f"{len(changes) - MAX_TABLE_ROWS} more", "ref": "", "old": "", "new": ""}
-        )
+        more = f"{len(changes) - MAX_TABLE_ROWS} more"
+        rows.append({"change": "...", "type": "", "repo": more, "ref": "", "old": "", "new": ""})
     return rows
 
 
 def summary(snapshot: Snapshot, location: str, changes: list[Change], baseline: Baseline) -> str:
     """The markdown summary artifact."""
-    per_owner = ", ".join(f"{owner} {n}" for owner, n in models_per_owner(snapshot).items())
     lines = [
         f"# Snapshot of {', '.join(snapshot.owners)}",
         "",
         f"- taken at {snapshot.taken_at.isoformat()} from {snapshot.endpoint}",
         f"- stored at `{location}`",
         f"- {read_counts(snapshot)}",
-        f"- models per owner: {per_owner}",
+        *[
+            f"- {PLURAL[t]} per owner: {', '.join(f'{owner} {n}' for owner, n in per_owner(snapshot, t).items())}"
+            for t in snapshot.repo_types
+        ],
         f"- compared with {baseline.describe()}",
         "",
     ]
-    if not snapshot.models:
+    if not any(snapshot.entries()):
         lines += [no_models_warning(snapshot), ""]
     counts = count_by_kind(changes)
     if counts.get("tag.moved"):
@@ -145,16 +184,19 @@ def summary(snapshot: Snapshot, location: str, changes: list[Change], baseline: 
 
 
 def no_models_warning(snapshot: Snapshot) -> str:
-    """What a snapshot that found no model says (in the log as a warning, the summary and the run's state).
+    """What a snapshot that found no repo says (in the log as a warning, the summary and the run's state).
 
     Example:
         >>> from datetime import timezone
         >>> empty = Snapshot(taken_at=datetime.now(timezone.utc), endpoint="https://hub", owners=["bob"])
         >>> print(no_models_warning(empty))
         No models found for bob at https://hub: check the owner names, and that the credentials' user can see them.
+        >>> print(no_models_warning(empty.model_copy(update={"repo_types": ["model", "dataset"]})).split(":")[0])
+        No models or datasets found for bob at https
     """
+    what = " or ".join(PLURAL[t] for t in snapshot.repo_types)
     return (
-        f"No models found for {', '.join(snapshot.owners)} at {snapshot.endpoint}: check the owner names, and that "
+        f"No {what} found for {', '.join(snapshot.owners)} at {snapshot.endpoint}: check the owner names, and that "
         "the credentials' user can see them."
     )
 
@@ -166,25 +208,29 @@ def summary_description(snapshot: Snapshot, changes: list[Change], baseline: Bas
         >>> from datetime import timezone
         >>> s = Snapshot(taken_at=datetime.now(timezone.utc), endpoint="https://hub", owners=["alice"])
         >>> summary_description(s, [], Baseline())
-        'Snapshot of alice @ https://hub: 0 models, first snapshot of this scope'
+        'Snapshot of alice @ https://hub, models only: 0 models, first snapshot of this scope'
     """
     what = "first snapshot of this scope" if baseline.first else changes_line(changes)
-    return f"Snapshot of {snapshot.scope.label}: {len(snapshot.models)} models, {what}"
+    return f"Snapshot of {snapshot.scope.label}: {repo_counts(snapshot)}, {what}"
 
 
 def emit_changes(changes: list[Change], endpoint: str, log: logging.Logger | logging.LoggerAdapter) -> None:
-    """One event per change (the first `MAX_EVENTS`), e.g. `modelscope.tag.moved` about the model."""
+    """One event per change (the first `MAX_EVENTS`) about its repo (`flows/events.py`): e.g.
+    `modelscope.tag.moved` about `modelscope.model.alice/demo` or `modelscope.dataset.alice/corpus`."""
     for change in changes[:MAX_EVENTS]:
-        emit_model_event(change.event, change.model_id, {**change.model_dump(exclude_none=True), "endpoint": endpoint})
+        emit_repo_event(change.event, change.repo_type, change.repo_id, change.payload(endpoint))
     if len(changes) > MAX_EVENTS:
         log.warning("%d changes; emitted events for the first %d", len(changes), MAX_EVENTS)
 
 
 class SnapshotSummary(BaseModel):
-    """What a snapshot run produced."""
+    """What a snapshot run produced. `failed` and `not_visible` name repos by `repo_label` (a model by its
+    id, a dataset as `datasets/<id>`); `tags_moved` counts the tags of both."""
 
     location: str
     models: int
+    datasets: int = 0
+    repo_types: list[RepoType] = Field(default_factory=lambda: ["model"])
     failed: dict[str, str] = Field(default_factory=dict)
     not_visible: list[str] = Field(default_factory=list)
     changes: int = 0

@@ -176,5 +176,6 @@ class SnapshotStore:
         location = self._write(name, snapshot.model_dump_json(indent=1).encode())
         scope = snapshot.scope
         pointer = {"name": name, "taken_at": snapshot.taken_at.isoformat(), "endpoint": scope.endpoint}
-        self._write(pointer_name(scope), json.dumps({**pointer, "owners": list(scope.owners)}).encode())
+        owned = {"owners": list(scope.owners), "repo_types": list(scope.repo_types)}
+        self._write(pointer_name(scope), json.dumps({**pointer, **owned}).encode())
         return location

@@ -85,5 +85,6 @@ def test_two_workers_take_turns_and_the_second_reports_a_tag_moved_after_the_fir
     assert str(second.id) in (stack.home / "worker-2.log").read_text()
     assert str(second.id) not in (stack.home / "worker-1.log").read_text()
     assert [p.name.startswith("snapshot-") for p in (tmp_path / "worker-2").iterdir()].count(True) == 1
-    moved = {"change": "tag.moved", "model": "demo/audited", "ref": "v1", "old": before[:12], "new": after[:12]}
+    moved = {"change": "tag.moved", "type": "model", "repo": "demo/audited", "ref": "v1", "old": before[:12],
+             "new": after[:12]}  # fmt: skip
     assert moved in rows  # the table shows a commit id's first 12 digits

@@ -22,6 +22,7 @@ from flows.snapshot.format import Snapshot
 from flows.snapshot.scope import Scope
 from flows.snapshot.store import pointer_name
 from hub_tasks import HubSettings, ModelScopeCredentials
+from hub_tasks.repo_types import REPO_TYPES
 from tests.helpers.clients import make_block
 from tests.helpers.hub import RunningHub
 from tests.helpers.hub_http import HubWriter
@@ -133,7 +134,7 @@ def test_two_owners_across_pages_with_commit_ids_and_files_on_and_off(
     # Two snapshots, named to sort by time, the pointer on the newer one, and no temp file left behind.
     names = [Path(summary.location).name, Path(second.location).name]
     assert names == sorted(names) and names[0] != names[1]
-    latest = pointer_name(Scope.of(hub.url, ["alice", "team"]))
+    latest = pointer_name(Scope.of(hub.url, ["alice", "team"], REPO_TYPES))
     assert folder_contents(snapshots) == sorted([*names, latest])
     assert json.loads((snapshots / latest).read_text())["name"] == names[1]
 
@@ -186,7 +187,8 @@ def test_the_diff_after_changes_on_the_hub_is_reported_in_artifacts_and_one_even
     rows = json.loads(str(table.data))
     # The table shows a commit id's first 12 digits (a whole one is wider than the UI's column); events keep it.
     shown = [(c, m, r, o[:12] if len(o) == 40 else o, n[:12] if len(n) == 40 else n) for c, m, r, o, n in expected]
-    assert [(r["change"], r["model"], r["ref"], r["old"], r["new"]) for r in rows] == shown
+    assert [(r["change"], r["repo"], r["ref"], r["old"], r["new"]) for r in rows] == shown
+    assert {r["type"] for r in rows} == {"model"}
     report = run_artifact(run, "modelscope-snapshot")
     assert report is not None
     text = str(report.data)
@@ -249,7 +251,7 @@ def test_a_model_that_cannot_be_read_fails_the_run_after_the_snapshot_is_written
     broken = taken.models["alice/broken"]
     assert broken.status == "error" and "500" in broken.reason
     assert broken.tags["v1"].commit_id == before  # the refs last read, to diff the next good read against
-    latest = snapshots / pointer_name(Scope.of(hub.url, ["alice"]))
+    latest = snapshots / pointer_name(Scope.of(hub.url, ["alice"], REPO_TYPES))
     assert json.loads(latest.read_text())["name"] == Path(summary.location).name
     assert summary.changes == 0  # a model that could not be read is neither removed nor changed
     report = run_artifact(run, "modelscope-snapshot")
@@ -273,7 +275,8 @@ def test_a_model_that_cannot_be_read_fails_the_run_after_the_snapshot_is_written
     table = run_artifact(run, "modelscope-snapshot-diff")
     assert table is not None
     assert json.loads(str(table.data))[0] == {
-        "change": "tag.moved", "model": "alice/broken", "ref": "v1", "old": before[:12], "new": after[:12],
+        "change": "tag.moved", "type": "model", "repo": "alice/broken", "ref": "v1", "old": before[:12],
+        "new": after[:12],
     }  # fmt: skip
     assert len(folder_contents(snapshots)) == len(kept) + 1 and not any(n.startswith(".") for n in kept)
 
@@ -286,11 +289,11 @@ def test_a_snapshot_that_finds_no_model_says_so_as_a_warning(
     state, run = snapshot(make_block(hub), tmp_path / "snapshots", ["nobody-here"])
     assert state.is_completed()
     expected = (
-        f"No models found for nobody-here at {hub.url}: check the owner names, and that the credentials' user can "
-        "see them."
+        f"No models or datasets found for nobody-here at {hub.url}: check the owner names, and that the "
+        "credentials' user can see them."
     )
     assert state.message == expected
-    assert expected in run_logs("No models found", flow_run_id=run)
+    assert expected in run_logs("No models or datasets found", flow_run_id=run)
     report = run_artifact(run, "modelscope-snapshot")
     assert report is not None and expected in str(report.data)
 
@@ -308,6 +311,7 @@ def test_parameters_render_a_json_schema_with_descriptions_and_are_validated() -
     titles = {name: prop["title"] for name, prop in schema["properties"].items()}
     assert titles == {
         "owners": "Owners",
+        "repo_types": "Repo types",
         "include_files": "Include files",
         "snapshot_dir": "Snapshot folder",
         "filesystem_block": "File system block",
@@ -321,6 +325,12 @@ def test_parameters_render_a_json_schema_with_descriptions_and_are_validated() -
     assert (block["type"], block["default"], "anyOf" in block) == ("string", "", False)
     assert snapshot_revisions.validate_parameters({"owners": ["a"], "filesystem_block": None})["filesystem_block"] == ""
     assert schema["properties"]["owners"]["minItems"] == 1
+    types = schema["properties"]["repo_types"]
+    assert (types["default"], types["minItems"], types["items"]["enum"]) == (
+        ["model", "dataset"],
+        1,
+        ["model", "dataset"],
+    )
     concurrency = schema["properties"]["max_concurrency"]
     assert (concurrency["minimum"], concurrency["maximum"], concurrency["default"]) == (1, 64, 32)
     assert schema["definitions"]["Runner"]["enum"] == ["thread", "dask"]

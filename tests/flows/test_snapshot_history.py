@@ -31,7 +31,7 @@ def run(hub: RunningHub, folder: Path) -> tuple[SnapshotSummary, Any, list[tuple
     run_id = state.state_details.flow_run_id
     table = run_artifact(run_id, "modelscope-snapshot-diff")
     assert table is not None
-    rows = [(r["change"], r["model"], r["ref"], r["old"], r["new"]) for r in json.loads(str(table.data))]
+    rows = [(r["change"], r["repo"], r["ref"], r["old"], r["new"]) for r in json.loads(str(table.data))]
     return state.result(), run_id, rows
 
 

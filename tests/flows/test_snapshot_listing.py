@@ -27,7 +27,7 @@ def test_pages_after_the_first_are_fetched_in_parallel(hub: RunningHub) -> None:
         started = time.perf_counter()
         models = list_every_page(client, "alice", concurrency=8, page_size=10)
         took = time.perf_counter() - started
-    assert [m.model_id for m in models] == sorted(MODELS)
+    assert [m.repo_id for m in models] == sorted(MODELS)
     assert hub.control.requests("list_models") == 4
     # One after another: at least 4 x 0.4 s. Side by side: the first page, then the three others together.
     assert 2 * LATENCY <= took < 3.25 * LATENCY, took

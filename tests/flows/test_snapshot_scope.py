@@ -15,6 +15,7 @@ from typing import Any
 from flows.snapshot.flow import SnapshotSummary, snapshot_revisions
 from flows.snapshot.scope import Scope
 from flows.snapshot.store import pointer_name
+from hub_tasks.repo_types import REPO_TYPES
 from local_hub import LocalHub
 from tests.helpers.clients import make_block
 from tests.helpers.hub import TOKENS, RunningHub
@@ -55,7 +56,7 @@ def test_two_owners_and_two_hubs_share_a_folder_and_each_compares_with_its_own_s
     assert any(line == f"Snapshot of alice @ {hub.url} written to {first.location}" for line in logs)
     report = run_artifact(first_run, "modelscope-snapshot")
     assert report is not None
-    assert report.description == f"Snapshot of alice @ {hub.url}: 2 models, first snapshot of this scope"
+    assert report.description == f"Snapshot of alice @ {hub.url}: 2 models, 0 datasets, first snapshot of this scope"
     assert "First snapshot of this scope: nothing to compare with, no changes reported." in str(report.data)
 
     # The Prefect server forgets its baselines (say, a new server): each scope falls back to the shared
@@ -82,7 +83,7 @@ def test_two_owners_and_two_hubs_share_a_folder_and_each_compares_with_its_own_s
     table = run_artifact(again_run, "modelscope-snapshot-diff")
     assert table is not None
     assert (
-        [(r["change"], r["model"], r["old"], r["new"]) for r in json.loads(str(table.data))]
+        [(r["change"], r["repo"], r["old"], r["new"]) for r in json.loads(str(table.data))]
         == [
             ("tag.moved", "alice/audited", before[:12], after[:12]),  # the table's ids: the first 12 digits
             ("branch.moved", "alice/audited", before[:12], after[:12]),
@@ -93,10 +94,15 @@ def test_two_owners_and_two_hubs_share_a_folder_and_each_compares_with_its_own_s
     assert any(line.startswith("1 tag(s) moved: alice/audited@v1") for line in logs)
     report = run_artifact(again_run, "modelscope-snapshot")
     assert report is not None
-    assert report.description == f"Snapshot of alice @ {hub.url}: 2 models, 2 changes: tag.moved 1, branch.moved 1"
+    assert report.description == (
+        f"Snapshot of alice @ {hub.url}: 2 models, 0 datasets, 2 changes: tag.moved 1, branch.moved 1"
+    )
 
     # One pointer per scope in the shared folder, and four snapshots.
-    scopes = [Scope.of(hub.url, ["alice"]), Scope.of(hub.url, ["bob"]), Scope.of(other.url, ["alice"])]
+    scopes = [
+        Scope.of(url, [owner], REPO_TYPES)
+        for url, owner in ((hub.url, "alice"), (hub.url, "bob"), (other.url, "alice"))
+    ]
     names = sorted(p.name for p in folder.iterdir())
     assert [n for n in names if n.startswith("latest-")] == sorted(pointer_name(s) for s in scopes)
     assert len([n for n in names if n.startswith("snapshot-")]) == 4

@@ -18,6 +18,7 @@ import pytest
 from flows.snapshot.flow import snapshot_revisions
 from flows.snapshot.scope import Scope
 from flows.snapshot.store import pointer_name
+from hub_tasks.repo_types import REPO_TYPES
 from tests.helpers.clients import make_block
 from tests.helpers.hub import RunningHub
 from tests.helpers.hub_http import HubWriter
@@ -91,7 +92,7 @@ def test_a_filesystem_block_archives_snapshots_and_the_next_run_compares_with_it
     summary = first.result()
     assert summary.first_snapshot and summary.changes == 0
     assert summary.location.startswith(f"{slug}:{FOLDER}/snapshot-")
-    pointer = f"{FOLDER}/{pointer_name(Scope.of(hub.url, ['alice']))}"
+    pointer = f"{FOLDER}/{pointer_name(Scope.of(hub.url, ['alice'], REPO_TYPES))}"
     assert json.loads(block.read_path(pointer))["name"] == summary.location.rsplit("/", 1)[1]
 
     # The tag moves; the Prefect server forgets the baseline, so the run reads the block's archive.
@@ -108,7 +109,8 @@ def test_a_filesystem_block_archives_snapshots_and_the_next_run_compares_with_it
     table = run_artifact(second.state_details.flow_run_id, "modelscope-snapshot-diff")
     assert table is not None
     assert json.loads(str(table.data))[0] == {
-        "change": "tag.moved", "model": "alice/audited", "ref": "v1", "old": before[:12], "new": after[:12],
+        "change": "tag.moved", "type": "model", "repo": "alice/audited", "ref": "v1", "old": before[:12],
+        "new": after[:12],
     }  # fmt: skip
 
     # A pointer that cannot be parsed: the run fails loudly, before it lists anything.

@@ -39,7 +39,7 @@ def test_the_floor_tier_installs_the_declared_floor_and_the_readme_names_it() ->
         "flows.publish.flow.publish_dataset",
         "flows.publish.flow.publish_model",
         "flows.snapshot.flow.snapshot_revisions",
-        "flows.snapshot.reading.read_models",
+        "flows.snapshot.reading.read_repos",
         "flows.train_and_publish.train_and_publish",
     ],
 )

@@ -3,6 +3,7 @@ read, and the archive that writes them (flows/snapshot/), without a hub or a Pre
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -49,7 +50,7 @@ SCOPE = Scope.of("http://hub", ["o"])
 
 
 def kinds(changes: list[Change]) -> list[tuple[str, str, str | None, str | None, str | None]]:
-    return [(c.kind, c.model_id, c.ref, c.old, c.new) for c in changes]
+    return [(c.kind, c.repo_id, c.ref, c.old, c.new) for c in changes]
 
 
 # -- the format ---------------------------------------------------------------------------------------------
@@ -61,7 +62,7 @@ def test_a_snapshot_round_trips_through_json_with_its_schema_version() -> None:
     )  # fmt: skip
     taken = snap({"o/m": state, "o/bad": ModelState(status="error", reason="HTTP 500")})
     data = json.loads(taken.model_dump_json())
-    assert data["schema_version"] == SCHEMA_VERSION == 2
+    assert data["schema_version"] == SCHEMA_VERSION == 3
     assert Snapshot.model_validate_json(taken.model_dump_json()) == taken
     assert taken.failed == {"o/bad": "HTTP 500"}
 
@@ -130,7 +131,7 @@ def test_changes_are_ordered_by_kind_then_model_then_ref() -> None:
         "o/a": ModelState(tags=refs(v1=B), branches=refs(master=B)),
         "o/c": ModelState(),
     })  # fmt: skip
-    assert [(c.kind, c.model_id, c.ref) for c in diff(old, new)] == [
+    assert [(c.kind, c.repo_id, c.ref) for c in diff(old, new)] == [
         ("tag.moved", "o/a", "v1"),
         ("tag.moved", "o/b", "v1"),
         ("tag.moved", "o/b", "v2"),
@@ -139,7 +140,12 @@ def test_changes_are_ordered_by_kind_then_model_then_ref() -> None:
         ("license.changed", "o/b", None),
         ("model.added", "o/c", None),
     ]
-    assert CHANGE_KINDS[0] == "tag.moved" and CHANGE_KINDS[-3:] == ("model.added", "branch.added", "tag.added")
+    assert CHANGE_KINDS[0] == "tag.moved" and CHANGE_KINDS[-4:] == (
+        "model.added",
+        "dataset.added",
+        "branch.added",
+        "tag.added",
+    )
 
 
 @pytest.mark.parametrize(
@@ -290,7 +296,8 @@ def test_the_store_writes_each_snapshot_and_points_the_scope_at_its_newest(tmp_p
     assert names == {first.file_name(), second.file_name(), pointer_name(SCOPE)}
     pointer = json.loads((tmp_path / "snaps" / pointer_name(SCOPE)).read_text())
     assert pointer == {
-        "name": second.file_name(), "taken_at": second.taken_at.isoformat(), "endpoint": "http://hub", "owners": ["o"]
+        "name": second.file_name(), "taken_at": second.taken_at.isoformat(), "endpoint": "http://hub", "owners": ["o"],
+        "repo_types": ["model"],
     }  # fmt: skip
 
 
@@ -360,3 +367,66 @@ def test_a_local_folder_with_a_tilde_is_expanded(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("HOME", str(tmp_path))
     location = SnapshotStore("~/snaps").save(snap({}))
     assert location == str(tmp_path / "snaps" / snap({}).file_name())
+
+
+# -- repo types -------------------------------------------------------------------------------------------------
+BOTH = ["model", "dataset"]
+
+
+def test_a_document_written_before_repo_types_is_a_models_only_snapshot_with_its_old_scope_key() -> None:
+    """A version 2 document has no `repo_types` and no dataset sections: it loads as models only, and its
+    scope has the key such snapshots were filed under (endpoint and owners only), so its pointer and its
+    baseline are still found. A scope of models and datasets has a key of its own, and falls back on the
+    models-only scope's snapshot when it has none."""
+    v2 = {"schema_version": 2, "taken_at": T0.isoformat(), "endpoint": "http://hub", "owners": ["o"],
+          "models": {"o/m": {"tags": {"v1": {"commit_id": A}}}}, "gone": {}}  # fmt: skip
+    old = Snapshot.model_validate(v2)
+    assert (old.repo_types, old.datasets, old.gone_datasets) == (["model"], {}, {})
+    canonical = json.dumps({"endpoint": "http://hub", "owners": ["o"]}, separators=(",", ":"))
+    assert old.scope == SCOPE and SCOPE.key == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    both = Scope.of("http://hub", ["o"], ["dataset", "model", "dataset"])
+    assert both.repo_types == ("model", "dataset") and both.key != SCOPE.key
+    assert both.baseline_scopes() == (both, SCOPE) and SCOPE.baseline_scopes() == (SCOPE,)
+    datasets_only = Scope.of("http://hub", ["o"], ["dataset"])
+    assert (
+        datasets_only.baseline_scopes() == (datasets_only,) and datasets_only.label == "o @ http://hub, datasets only"
+    )
+
+
+def test_models_and_datasets_of_one_name_are_diffed_apart_and_only_in_the_types_both_snapshots_cover() -> None:
+    """A model and a dataset may share a name: each is compared with its own kind. Against a models-only
+    snapshot, a snapshot of both types reports its model changes and none of its datasets as added."""
+    models_only = snap({"o/x": ModelState(tags=refs(v1=A))})
+    both = Snapshot(
+        taken_at=T0, endpoint="http://hub", owners=["o"], repo_types=BOTH,
+        models={"o/x": ModelState(tags=refs(v1=B))}, datasets={"o/x": ModelState(tags=refs(v1=C))},
+    )  # fmt: skip
+    changes = diff(models_only, both)
+    assert [(c.kind, c.repo_type, c.repo_id, c.ref) for c in changes] == [("tag.moved", "model", "o/x", "v1")]
+    later = both.model_copy(
+        update={"datasets": {"o/y": ModelState()}, "models": {"o/x": ModelState(tags=refs(v1=B))}, "taken_at": T0}
+    )
+    assert [(c.kind, c.repo_type, c.repo_id, c.event) for c in diff(both, later)] == [
+        ("dataset.removed", "dataset", "o/x", "modelscope.dataset.removed"),
+        ("dataset.added", "dataset", "o/y", "modelscope.dataset.added"),
+    ]
+    moved = diff(both, both.model_copy(update={"datasets": {"o/x": ModelState(tags=refs(v1=A))}}))
+    assert [(c.kind, c.repo_type, c.old, c.new) for c in moved] == [("tag.moved", "dataset", C, A)]
+    assert moved[0].label == "datasets/o/x" and moved[0].payload("http://hub")["dataset_id"] == "o/x"
+    with pytest.raises(ScopeMismatchError):
+        diff(both, both.model_copy(update={"owners": ["p"]}))
+
+
+def test_each_repo_type_is_carried_forward_from_its_own_sections() -> None:
+    """A dataset that is no longer listed goes to `gone_datasets` with its last refs; a model of the same
+    name is untouched; a previous snapshot that covered no datasets carries none."""
+    previous = Snapshot(
+        taken_at=T0, endpoint="http://hub", owners=["o"], repo_types=BOTH,
+        models={"o/x": ModelState(tags=refs(v1=A))}, datasets={"o/x": ModelState(tags=refs(v1=B))},
+    )  # fmt: skip
+    listed, gone = carry_forward({}, previous, T0 + timedelta(hours=1), False, "dataset")
+    assert listed == {} and gone["o/x"].tags == refs(v1=B) and gone["o/x"].status == "not_visible"
+    assert carry_forward({}, snap({"o/x": ModelState()}), T0, False, "dataset") == ({}, {})
+    written = Snapshot.model_validate_json(previous.model_copy(update={"gone_datasets": gone}).model_dump_json())
+    assert written.gone_datasets["o/x"].tags == refs(v1=B) and written.gone == {}
+    assert written.not_visible == [] and written.scope.repo_types == ("model", "dataset")
