@@ -1,4 +1,5 @@
-"""Alerts: the automations that send a snapshot's red flags (a moved tag, a removed model) to a person.
+"""Alerts: the automations that send a snapshot's red flags (a moved tag, a removed model or dataset) to a
+person.
 
 The definitions live in deployments/automations.yaml, beside the deployments; `alert_automations` reads
 them, points their notifications at a Prefect notification block named by `type-slug/name`, and creates
@@ -25,7 +26,7 @@ from flows.events import change_event
 
 DEFAULT_FILE = "deployments/automations.yaml"
 PLACEHOLDER = "NOTIFICATION_BLOCK"
-ALERTED = (change_event("tag.moved"), change_event("model.removed"))
+ALERTED = (change_event("tag.moved"), change_event("model.removed"), change_event("dataset.removed"))
 
 
 class AlertSetupError(ValueError):

@@ -38,7 +38,9 @@ def test_a_moved_tag_reaches_the_webhook_with_the_model_the_commits_and_the_run(
             env=stack.env, cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert setup.returncode == 0, setup.stderr
-        names = "modelscope-tag-moved, modelscope-model-removed"
+        names = (
+            "modelscope-tag-moved, modelscope-model-removed, modelscope-dataset-tag-moved, modelscope-dataset-removed"
+        )
         assert setup.stdout.strip() == f"alerts through custom-webhook/alerts: {names}"
 
         nightly = client.read_deployment_by_name("snapshot-revisions/nightly")
