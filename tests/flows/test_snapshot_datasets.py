@@ -2,8 +2,9 @@
 repo types in one snapshot (a model and a dataset of one name apart, each dataset read with the requests a
 model takes), a dataset's moved tag, removal and addition in the diff, the table and as events about
 `modelscope.dataset.<owner>/<name>`; `repo_types=["model"]` leaves datasets alone and keeps the scope key
-snapshots had before datasets; and a snapshot written before datasets (format version 2, models only) is
-still read, and compared across the upgrade: its models are diffed, the datasets start with the new run.
+snapshots had before datasets; and a models-only snapshot (the Prefect server's baseline, or a format
+version 2 document in the archive) is read and compared across the upgrade to both types: its models are
+diffed, the datasets start with the new run.
 """
 
 from __future__ import annotations
@@ -143,11 +144,16 @@ def test_models_and_datasets_in_one_snapshot_and_a_moved_dataset_tag_is_reported
     assert run_events(first_run) == []
 
 
-def test_repo_types_model_leaves_datasets_alone_and_keeps_the_scope_key_of_before_datasets(
+def test_repo_types_model_leaves_datasets_alone_and_a_later_run_of_both_compares_its_models_with_it(
     hub: RunningHub, first_snapshots: None, tmp_path: Path
 ) -> None:
+    """A models-only run lists no dataset and files its snapshot under the key of before datasets. Switched
+    to both types (in a new folder, so the Prefect server's baseline is all there is), the first run compares
+    its models with that models-only baseline and adds no dataset."""
     alice = HubWriter(hub)
     alice.create("alice/only-model")
+    before = alice.commit("alice/only-model", {"configuration.json": CONFIG})
+    alice.tag("alice/only-model", "v1")
     with hub_client(hub) as client:
         publish(client, tmp_path, "alice/ignored-data", {"a.txt": b"a"}, tag="v1")
     hub.control.reset(state=False)
@@ -160,6 +166,18 @@ def test_repo_types_model_leaves_datasets_alone_and_keeps_the_scope_key_of_befor
     # The scope key a models-only snapshot had before datasets: `Scope.of` without repo types.
     assert Path(summary.location).name.endswith(f"-{Scope.of(hub.url, ['alice']).key}.json")
     assert Scope.of(hub.url, ["alice"]).key != Scope.of(hub.url, ["alice"], ["model", "dataset"]).key
+
+    alice.delete("alice/only-model")
+    alice.create("alice/only-model")
+    after = alice.commit("alice/only-model", {"configuration.json": b'{"v": 2}'})
+    alice.tag("alice/only-model", "v1")
+    both, run = snapshot(make_block(hub), tmp_path / "elsewhere")
+    assert "kept in the Prefect server" in both.compared_with and "which lists no datasets" in both.compared_with
+    assert rows(run) == [
+        ("tag.moved", "model", "alice/only-model", "v1", before[:12], after[:12]),
+        ("branch.moved", "model", "alice/only-model", "master", before[:12], after[:12]),
+    ]
+    assert both.datasets == 1 and "dataset.added" not in both.changes_by_kind
 
 
 def version_2_snapshot(endpoint: str, tag_commit: str) -> dict[str, Any]:
