@@ -34,7 +34,7 @@ from hub_tasks.validation import (
 from hub_tasks.wire.transfer import TransferSession
 
 TREE_PAGE_SIZE = 200  # what the SDK asks for (§21.5A)
-TREE_PAGES_IN_FLIGHT = 8
+TREE_PAGES_IN_FLIGHT = 16
 
 
 class RevisionSession(TransferSession):

@@ -305,8 +305,17 @@ class Publisher:
             futures.append(pool.submit(self._upload_one, href, file))
         return futures
 
-    def _hash_and_upload(self, files: list[LocalFile], cache: HashCache, remote: RemoteState, defer: bool) -> None:
-        """Hash every file; unless `defer`, upload changed LFS blobs while later files still hash."""
+    def _hash_and_upload(
+        self,
+        files: list[LocalFile],
+        cache: HashCache,
+        remote: RemoteState,
+        defer: bool,
+        known: dict[str, str] | None = None,
+    ) -> None:
+        """Hash every file (those in `known`, path -> sha256 from the cache, are not read again); unless
+        `defer`, upload changed LFS blobs while later files still hash."""
+        known = known or {}
         workers = self.options.max_workers or self.hub.settings.upload_max_workers
         pending: list[tuple[str, LocalFile]] = []
         seen: set[str] = set()
@@ -318,24 +327,37 @@ class Publisher:
             ThreadPoolExecutor(HASH_WORKERS, "hash") as hasher,
             ThreadPoolExecutor(workers, "upload") as uploader,
         ):
-            hashing = [hasher.submit(self._hash_one, cache, f) for f in sorted(files, key=lambda f: -f.size)]
+
+            def accept(file: LocalFile, sha: str) -> None:
+                nonlocal pending
+                self.manifest[file.path] = (sha, file.size)
+                theirs = remote.tree.get(file.path)
+                if (
+                    defer
+                    or sha in seen
+                    or not is_lfs(file.path, file.size, self.repo_type)
+                    or (theirs is not None and (theirs.sha256, theirs.size) == (sha, file.size))
+                ):
+                    return
+                seen.add(sha)
+                pending.append((sha, file))
+                if len(pending) >= LFS_BATCH_MAX or sum(f.size for _, f in pending) >= NEGOTIATE_EVERY_BYTES:
+                    uploads.extend(self._negotiate(pending, remote, uploader))
+                    pending = []
+
+            hits = [f for f in files if f.path in known]
+            self.cache_hits += len(hits)
+            self.progress.add("hash", sum(f.size for f in hits), len(hits))
+            hashing = [
+                hasher.submit(self._hash_one, cache, f)
+                for f in sorted(files, key=lambda f: -f.size)
+                if f.path not in known
+            ]
             try:
+                for file in hits:  # no thread hop per file: 20,000 cached files are 20,000 dictionary reads
+                    accept(file, known[file.path])
                 for done in as_completed(hashing):
-                    file, sha = done.result()
-                    self.manifest[file.path] = (sha, file.size)
-                    theirs = remote.tree.get(file.path)
-                    if (
-                        defer
-                        or sha in seen
-                        or not is_lfs(file.path, file.size, self.repo_type)
-                        or (theirs is not None and (theirs.sha256, theirs.size) == (sha, file.size))
-                    ):
-                        continue
-                    seen.add(sha)
-                    pending.append((sha, file))
-                    if len(pending) >= LFS_BATCH_MAX or sum(f.size for _, f in pending) >= NEGOTIATE_EVERY_BYTES:
-                        uploads += self._negotiate(pending, remote, uploader)
-                        pending = []
+                    accept(*done.result())
                 self.timings["hash"] = time.perf_counter() - started
                 cache.flush()
                 if pending:
@@ -441,8 +463,13 @@ class Publisher:
             self.files = {f.path: f for f in files}
             self.timings["scan"] = time.perf_counter() - started
             self.hub.require_token(self.op, self.model_id)
-            remote = self._read_remote()
-            self._hash_and_upload(files, cache, remote, defer=remote.tag_commit is not None)
+            # The remote state is read while the cache is asked which files need no hashing (reads only: a bad
+            # folder was refused above, before the hub heard of this publish).
+            with ThreadPoolExecutor(1, "remote") as reader:
+                reading = reader.submit(self._read_remote)
+                known = {f.path: sha for f in files if (sha := cache.lookup(f)) is not None}
+                remote = reading.result()
+            self._hash_and_upload(files, cache, remote, defer=remote.tag_commit is not None, known=known)
         finally:
             cache.close()
         first_plan = plan = plan_push(self.manifest, remote.tree, self.options.delete_missing, ignore, self.repo_type)
