@@ -174,3 +174,27 @@ def test_a_proxy_from_the_settings_with_a_password_works_and_the_password_is_nev
     assert password not in str(err.value) and password not in repr(err.value)
     assert password not in caplog.text
     assert os.environ.get("HTTPS_PROXY") is None
+
+
+def test_a_dataset_publishes_to_lfs_and_downloads_from_the_cdn_without_credentials(network: TopologyHub, tmp_path):
+    """The dataset routes in the same network: blobs to lfs. with the token, a branch over the dataset's git
+    endpoint on www., downloads of LFS-stored files (a small .jsonl among them) from the CDN with none."""
+    folder = make_folder(
+        tmp_path / "data", {"README.md": "# rows\n", "train.jsonl": blob(200), "x.csv": "a\n"}, config=None
+    )
+    with client(network) as alice:
+        result = alice.push_dataset("alice/topo-data", folder, revision="dev", tag="v1", hash_cache=None)
+        assert result.created_repo and result.created_branch and result.verified
+        published = sent(network)
+        assert published[("blob_put", LFS)] == {frozenset(CREDENTIALS)}  # train.jsonl: a dataset's LFS file
+        assert published[("dataset_git_receive_pack", WWW)] == {frozenset({"authorization"})}
+        network.control.reset(state=False)
+        alice.download_dataset("alice/topo-data", tmp_path / "out", revision="v1")
+    assert {p: d for p, d in tree_of(tmp_path / "out").items() if p != ".gitattributes"} == tree_of(folder)
+    credentials = sent(network)
+    mode = network.control.configure()["download_redirect"]
+    cdn_requests = network.control.stats()["requests"].get("cdn_download", 0)
+    assert cdn_requests == {"off": 0, "lfs": 1, "all": len(tree_of(tmp_path / "out"))}[mode]
+    if cdn_requests:
+        assert credentials[("cdn_download", CDN)] == {frozenset()}
+    assert credentials[("dataset_download", WWW)] == {frozenset(CREDENTIALS)}
