@@ -1,6 +1,6 @@
-"""Item 7, secrets: publish (with a tag), snapshot, and downloads (a model mirror and a meta file) run with a
-token unique to this test, together with refusals and transient faults that exhaust their retries, with
-every task and flow result persisted. Then everything is searched for the token, the `m_session_id`
+"""Item 7, secrets: publish (with a tag), snapshot, and downloads (a model mirror, a dataset published and
+mirrored, and a meta file) run with a token unique to this test, together with refusals and transient faults
+that exhaust their retries, with every task and flow result persisted. Then everything is searched for the token, the `m_session_id`
 cookie value the hub hands out at login, and the git token: every log line, exception text, task and flow
 result, parameter, state, artifact and event the Prefect server stores, the persisted result files, the
 files the flows wrote, the test process's own log records, and local_hub's access log.
@@ -31,7 +31,14 @@ from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST
 
 from flows.publish.flow import PublishRequest, publish_model
 from flows.snapshot.flow import snapshot_revisions
-from hub_tasks import ModelScopeCredentials, download_model, fetch_meta_files_from_url, get_model
+from hub_tasks import (
+    ModelScopeCredentials,
+    download_dataset,
+    download_model,
+    fetch_meta_files_from_url,
+    get_model,
+    push_dataset,
+)
 from tests.helpers.flow_tasks import swap_flow_tasks
 from tests.helpers.folders import blob, make_folder
 from tests.helpers.hub import RunningHub
@@ -51,6 +58,7 @@ USER = "relsecret"
 TOKEN = f"ms-{USER}-{uuid.uuid4().hex}-SECRET"
 DECOY = f"decoy-{uuid.uuid4().hex[:12]}"  # the positive control; valid as a model name, so the hub logs it
 MODEL = f"{USER}/secret-model"
+DATASET = f"{USER}/secret-data"
 
 
 def persisted(task_: Any) -> Any:
@@ -116,6 +124,7 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
 
     folder = make_folder(tmp_path / "model", {"README.md": "# secret\n", "weights/w.safetensors": blob(300_000)})
     (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    data_dir = str(make_folder(tmp_path / "dataset", {"README.md": "# rows\n", "train.jsonl": blob(500)}, config=None))
     storage = tmp_path / "results"
     assert swap_flow_tasks(monkeypatch, persisted), "the flows hold no task to persist"
     fetch_url = f"{hub.url}/api/v1/models/{MODEL}/repo?Revision=master&FilePath=data.csv"
@@ -123,6 +132,13 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
     @flow(name="reliability-secret-downloads", persist_result=True)
     def downloads(modelscope_credentials: ModelScopeCredentials, local_dir: str, meta_dir: str) -> list[str]:
         states = [
+            # a dataset published (with a tag, over LFS for its .jsonl) and downloaded at that tag
+            persisted(push_dataset)(
+                DATASET, data_dir, tag="v1", modelscope_credentials=modelscope_credentials, return_state=True
+            ),
+            persisted(download_dataset)(
+                DATASET, f"{local_dir}-data", "v1", modelscope_credentials=modelscope_credentials, return_state=True
+            ),
             persisted(download_model)(
                 MODEL, local_dir, modelscope_credentials=modelscope_credentials, return_state=True
             ),
@@ -166,7 +182,8 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
         assert snapshot.is_completed(), snapshot.message
         fetched = downloads(block, str(tmp_path / "mirror"), str(tmp_path / "meta"), return_state=True)
         assert fetched.is_completed(), fetched.message
-        assert fetched.result() == ["COMPLETED", "COMPLETED", "FAILED", "FAILED", "FAILED", "FAILED", "COMPLETED"]
+        expected = ["COMPLETED"] * 4 + ["FAILED"] * 4 + ["COMPLETED"]
+        assert fetched.result() == expected
         flow_states = [published, snapshot, fetched]
         results = [s.result() for s in flow_states]
 
@@ -199,11 +216,11 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
     # Files: persisted results, the snapshot, the meta file's sidecar, the mirror; local_hub's own log.
     stored = [p for p in storage.rglob("*") if p.is_file()]
     # 3 flow results, the 3 tasks of the publish (login, model_exists, push_folder), 2 of the snapshot (one
-    # batch), 7 of the downloads
-    assert len(stored) >= 3 + 3 + 2 + 7, f"only {len(stored)} results were persisted"
+    # batch), 9 of the downloads (the dataset's publish and download among them)
+    assert len(stored) >= 3 + 3 + 2 + 9, f"only {len(stored)} results were persisted"
     for path in stored:
         scan("result", f"file {path.name}", path.read_bytes())
-    for written in ("snapshots", "meta", "mirror"):
+    for written in ("snapshots", "meta", "mirror", "mirror-data"):
         for path in (tmp_path / written).rglob("*"):
             if path.is_file():
                 scan("file", path.name, path.read_bytes())
@@ -232,7 +249,7 @@ def test_no_token_or_session_cookie_is_stored_anywhere(
                     continue
                 read_back += 1
                 scan("result", f"of task run {run.name}", repr(value))
-        assert read_back >= 5 + 7, read_back
+        assert read_back >= 5 + 9, read_back
         for run in paged(client.read_task_runs):
             scan("task run", run.name, run.model_dump_json())
             for state in client.read_task_run_states(run.id):
