@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from http.cookiejar import CookieJar
 
-from hub_tasks.errors import InvalidParameter, ListingLimitError, NotExistError
+from hub_tasks.errors import InvalidParameter, NotExistError
 from hub_tasks.models import ModelSession
 from hub_tasks.repo_types import DATASET, RepoType, repo_kind
 from hub_tasks.types import DatasetInfo, DatasetPage, RepoFile, Revision
@@ -186,12 +186,7 @@ class DatasetSession(ModelSession):
         op = "list_datasets"
         validate_owner(owner_or_group, op)
         validate_page(page_number, page_size, op)
-        if (page_number - 1) * page_size >= self.settings.list_max_offset:
-            raise ListingLimitError(
-                f"page {page_number} of size {page_size} starts past offset {self.settings.list_max_offset}, "
-                "the furthest the hub lists",
-                operation=op,
-            )
+        self.check_page_window(page_number, page_size, op)
         params = {"owner": owner_or_group, "page_number": page_number, "page_size": page_size}
         payload, _ = self.call("GET", "/openapi/v1/datasets", operation=op, params=params)
         data = self.unwrap(payload) or {}
@@ -222,25 +217,12 @@ class DatasetSession(ModelSession):
             ['alice/corpus', 'alice/old-corpus']
             ```
         """
-        seen: set[str] = set()
-        page_number = 1
-        while True:
+
+        def read(page_number: int) -> tuple[list[DatasetInfo], int]:
             page = self.list_datasets(owner_or_group, page_number, page_size)
-            self.require_complete_listing(owner_or_group, page.total_count, "iter_datasets")
-            for dataset in page.datasets:
-                if dataset.dataset_id not in seen:
-                    seen.add(dataset.dataset_id)
-                    yield dataset
-            expected = min(page_size, page.total_count - (page_number - 1) * page_size)
-            if len(page.datasets) < expected:
-                raise ListingLimitError(
-                    f"page {page_number} of {owner_or_group}'s datasets came back with {len(page.datasets)} of "
-                    f"{expected} ({len(seen)} of {page.total_count} listed)",
-                    operation="iter_datasets",
-                )
-            if page_number * page_size >= page.total_count:
-                return
-            page_number += 1
+            return page.datasets, page.total_count
+
+        return self.every_page(owner_or_group, page_size, read, lambda d: d.dataset_id, "iter_datasets", "datasets")
 
     # -- a dataset's revisions and files -------------------------------------------------------
     def get_dataset_files(

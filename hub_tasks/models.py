@@ -6,8 +6,8 @@ Create, delete, read and list models. `DatasetSession` (datasets.py) adds the da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
@@ -17,6 +17,8 @@ from hub_tasks.repo_types import RepoType
 from hub_tasks.revisions import RevisionSession
 from hub_tasks.types import LoginResult, ModelInfo, ModelPage
 from hub_tasks.validation import validate_model_id, validate_owner, validate_page, validate_ref, validate_visibility
+
+T = TypeVar("T")
 
 
 class ModelSession(RevisionSession):
@@ -292,12 +294,7 @@ class ModelSession(RevisionSession):
         op = "list_models"
         validate_owner(owner_or_group, op)
         validate_page(page_number, page_size, op)
-        if (page_number - 1) * page_size >= self.settings.list_max_offset:
-            raise ListingLimitError(
-                f"page {page_number} of size {page_size} starts past offset {self.settings.list_max_offset}, "
-                "the furthest the hub lists",
-                operation=op,
-            )
+        self.check_page_window(page_number, page_size, op)
         params = {"owner": owner_or_group, "page_number": page_number, "page_size": page_size}
         payload, _ = self.call("GET", "/openapi/v1/models", operation=op, params=params)
         data = self.unwrap(payload) or {}
@@ -306,7 +303,9 @@ class ModelSession(RevisionSession):
             models=models, total_count=int(data.get("total_count") or 0), page_number=page_number, page_size=page_size
         )
 
-    def require_complete_listing(self, owner_or_group: str, total_count: int, operation: str) -> None:
+    def require_complete_listing(
+        self, owner_or_group: str, total_count: int, operation: str, noun: str = "models"
+    ) -> None:
         """Refuse a listing the hub cannot page through to its end (it lists no model past
         `settings.list_max_offset`), so that no caller ever settles for a truncated one.
 
@@ -323,7 +322,7 @@ class ModelSession(RevisionSession):
         """
         if total_count > self.settings.list_max_offset:
             raise ListingLimitError(
-                f"{owner_or_group} has {total_count} models; the hub lists at most "
+                f"{owner_or_group} has {total_count} {noun}; the hub lists at most "
                 f"{self.settings.list_max_offset} per owner, so a complete listing is impossible",
                 operation=operation,
             )
@@ -344,22 +343,60 @@ class ModelSession(RevisionSession):
                 ids = [m.model_id for m in client.iter_models("alice")]
             ```
         """
+
+        def read(page_number: int) -> tuple[list[ModelInfo], int]:
+            page = self.list_models(owner_or_group, page_number, page_size)
+            return page.models, page.total_count
+
+        return self.every_page(owner_or_group, page_size, read, lambda m: m.model_id, "iter_models", "models")
+
+    def every_page(
+        self,
+        owner_or_group: str,
+        page_size: int,
+        read: Callable[[int], tuple[list[T], int]],
+        key: Callable[[T], str],
+        operation: str,
+        noun: str,
+    ) -> Iterator[T]:
+        """The items of every page `read(page_number)` returns as (items, total), each id (`key`) once.
+
+        Raises:
+            ListingLimitError: More `noun` than the hub pages through, or a page short of what the total
+                promises (the last page too): a listing is never silently truncated.
+
+        Example:
+            >>> from hub_tasks import HubClient
+            >>> pages = {1: ["a", "b"], 2: ["c"]}
+            >>> with HubClient(endpoint="http://127.0.0.1:9") as client:
+            ...     list(client.every_page("alice", 2, lambda n: (pages[n], 3), str, "iter_models", "models"))
+            ['a', 'b', 'c']
+        """
         seen: set[str] = set()
         page_number = 1
         while True:
-            page = self.list_models(owner_or_group, page_number, page_size)
-            self.require_complete_listing(owner_or_group, page.total_count, "iter_models")
-            for model in page.models:
-                if model.model_id not in seen:
-                    seen.add(model.model_id)
-                    yield model
-            expected = min(page_size, page.total_count - (page_number - 1) * page_size)
-            if len(page.models) < expected:  # the last page too: a short one means the hub stopped early
+            items, total = read(page_number)
+            self.require_complete_listing(owner_or_group, total, operation, noun)
+            for item in items:
+                if key(item) not in seen:
+                    seen.add(key(item))
+                    yield item
+            expected = min(page_size, total - (page_number - 1) * page_size)
+            if len(items) < expected:  # the last page too: a short one means the hub stopped early
                 raise ListingLimitError(
-                    f"page {page_number} of {owner_or_group} came back with {len(page.models)} of {expected} "
-                    f"models ({len(seen)} of {page.total_count} listed)",
-                    operation="iter_models",
+                    f"page {page_number} of {owner_or_group} came back with {len(items)} of {expected} "
+                    f"{noun} ({len(seen)} of {total} listed)",
+                    operation=operation,
                 )
-            if page_number * page_size >= page.total_count:
+            if page_number * page_size >= total:
                 return
             page_number += 1
+
+    def check_page_window(self, page_number: int, page_size: int, operation: str) -> None:
+        """Refuse, before any request, a page that starts where the hub lists nothing any more."""
+        if (page_number - 1) * page_size >= self.settings.list_max_offset:
+            raise ListingLimitError(
+                f"page {page_number} of size {page_size} starts past offset {self.settings.list_max_offset}, "
+                "the furthest the hub lists",
+                operation=operation,
+            )

@@ -51,6 +51,30 @@ class LoginResult(HubResult):
     git_token_issued: bool = False
 
 
+def openapi_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields an OpenAPI model or dataset object shares (`id` "owner/name", `private`, counters, times).
+
+    Example:
+        >>> openapi_fields({"id": "alice/demo", "private": True})["owner"], openapi_fields({"id": "a/b"})["visibility"]
+        ('alice', 5)
+    """
+    owner, _, name = str(data.get("id") or "").partition("/")
+    private = bool(data.get("private"))
+    return {
+        "owner": owner,
+        "name": name,
+        "visibility": None if private else 5,  # the listing says only `private`: private or internal
+        "private": private,
+        "license": data.get("license") or "",
+        "display_name": data.get("display_name") or "",
+        "description": data.get("description") or "",
+        "downloads": int(data.get("downloads") or 0),
+        "likes": int(data.get("likes") or 0),
+        "created_at": parse_time(data.get("created_at")),
+        "last_modified": parse_time(data.get("last_modified")),
+    }
+
+
 class ModelInfo(HubResult):
     """A model's metadata.
 
@@ -98,24 +122,7 @@ class ModelInfo(HubResult):
     @classmethod
     def from_openapi(cls, data: dict[str, Any]) -> ModelInfo:
         """From an OpenAPI model object (`id`, `private`, `created_at`, ...)."""
-        model_id = str(data.get("id") or "")
-        owner, _, name = model_id.partition("/")
-        private = bool(data.get("private"))
-        return cls(
-            model_id=model_id,
-            owner=owner,
-            name=name,
-            visibility=None if private else 5,
-            private=private,
-            license=data.get("license") or "",
-            display_name=data.get("display_name") or "",
-            description=data.get("description") or "",
-            downloads=int(data.get("downloads") or 0),
-            likes=int(data.get("likes") or 0),
-            created_at=parse_time(data.get("created_at")),
-            last_modified=parse_time(data.get("last_modified")),
-            file_size=data.get("file_size"),
-        )
+        return cls(model_id=str(data.get("id") or ""), file_size=data.get("file_size"), **openapi_fields(data))
 
 
 class ModelPage(HubResult):
@@ -181,24 +188,8 @@ class DatasetInfo(HubResult):
     @classmethod
     def from_openapi(cls, data: dict[str, Any]) -> DatasetInfo:
         """From an OpenAPI dataset object (`id` "owner/name", `private`, ...)."""
-        dataset_id = str(data.get("id") or "")
-        owner, _, name = dataset_id.partition("/")
-        private = bool(data.get("private"))
-        return cls(
-            dataset_id=dataset_id,
-            owner=owner,
-            name=name,
-            visibility=None if private else 5,
-            private=private,
-            license=data.get("license") or "",
-            display_name=data.get("display_name") or "",
-            description=data.get("description") or "",
-            downloads=int(data.get("downloads") or 0),
-            likes=int(data.get("likes") or 0),
-            tags=[str(t) for t in data.get("tags") or [] if isinstance(t, str)],
-            created_at=parse_time(data.get("created_at")),
-            last_modified=parse_time(data.get("last_modified")),
-        )
+        tags = [str(t) for t in data.get("tags") or [] if isinstance(t, str)]
+        return cls(dataset_id=str(data.get("id") or ""), tags=tags, **openapi_fields(data))
 
 
 class DatasetPage(HubResult):
