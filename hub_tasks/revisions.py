@@ -380,17 +380,17 @@ class RevisionSession(TransferSession):
     ) -> list[RepoFile]:
         """A dataset's recursive tree, page by page until a short page (the only end the hub marks, §21.5A).
 
-        Pages are read TREE_PAGES_IN_FLIGHT at a time: a 20,000-file tree is 100 pages, and one after the
-        other they would cost 100 round trips. A page past the end comes back empty, so reading ahead
-        costs a few small requests at most.
+        The first page is read alone (a small tree costs one request); the rest TREE_PAGES_IN_FLIGHT at a
+        time: a 20,000-file tree is 101 pages, and one after the other they would cost 101 round trips. A
+        page past the end comes back empty, so reading ahead costs a few small requests at most.
         """
         found: list[RepoFile] = []
-        first = 1
+        first, wave_size = 1, 1  # page 1 alone: most trees fit one page, and then one request is all it costs
         with ThreadPoolExecutor(TREE_PAGES_IN_FLIGHT, "tree") as pool:
             while True:
                 wave = [
                     pool.submit(self._list_files_page, repo_id, revision, root, True, headers, page, repo_type)
-                    for page in range(first, first + TREE_PAGES_IN_FLIGHT)
+                    for page in range(first, first + wave_size)
                 ]
                 for future in wave:
                     entries = future.result()
@@ -399,7 +399,8 @@ class RevisionSession(TransferSession):
                         for rest in wave:
                             rest.cancel()
                         return self._unique(found, repo_id)
-                first += TREE_PAGES_IN_FLIGHT
+                first += wave_size
+                wave_size = TREE_PAGES_IN_FLIGHT
 
     @staticmethod
     def _unique(found: list[RepoFile], repo_id: str) -> list[RepoFile]:
