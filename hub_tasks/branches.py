@@ -68,7 +68,7 @@ def create_branch(
         hub_tasks.errors.InvalidParameter: create_branch: branch 'a..b' is not a valid name ...
     """
     repo_kind(repo_type, OPERATION)
-    validate_model_id(model_id, OPERATION)
+    validate_model_id(model_id, OPERATION, repo_type)
     validate_branch(branch, OPERATION)
     validate_ref(from_revision, "from_revision", OPERATION)
     session.require_token(OPERATION, model_id)

@@ -65,7 +65,7 @@ class DatasetSession(ModelSession):
             ```
         """
         op = "create_dataset"
-        owner, name = validate_model_id(dataset_id, op)
+        owner, name = validate_model_id(dataset_id, op, "dataset")
         validate_visibility(visibility, op)
         if not isinstance(license, str) or not license:
             raise InvalidParameter(f"license must be a non-empty string, got {license!r}", operation=op)
@@ -101,7 +101,7 @@ class DatasetSession(ModelSession):
             ```
         """
         op = "delete_dataset"
-        validate_model_id(dataset_id, op)
+        validate_model_id(dataset_id, op, "dataset")
         if confirm != dataset_id:
             raise InvalidParameter(
                 f"deleting {dataset_id} is irreversible: pass confirm={dataset_id!r} to proceed", operation=op
@@ -139,7 +139,7 @@ class DatasetSession(ModelSession):
             ```
         """
         op = "get_dataset"
-        validate_model_id(dataset_id, op)
+        validate_model_id(dataset_id, op, "dataset")
         payload, _ = self.call("GET", DATASET.api(dataset_id), operation=op, model_id=dataset_id, lookup=True)
         return DatasetInfo.from_legacy(self.unwrap(payload) or {})
 

@@ -270,7 +270,7 @@ def download_model(
     `HubClient.download_model`, `HubClient.download_dataset`)."""
     kind = repo_kind(repo_type, "download_model")
     op = f"download_{kind.name}"
-    validate_model_id(model_id, op)
+    validate_model_id(model_id, op, kind.name)
     validate_ref(revision, "revision", op)
     allow = normalize_patterns(allow_patterns, "allow_patterns")
     ignore = normalize_patterns(ignore_patterns, "ignore_patterns")

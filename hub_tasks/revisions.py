@@ -45,7 +45,7 @@ class RevisionSession(TransferSession):
         self, model_id: str, end_time: int | None, op: str, repo_type: RepoType = "model"
     ) -> tuple[list[Revision], list[Revision]]:
         kind = repo_kind(repo_type, op)
-        validate_model_id(model_id, op)
+        validate_model_id(model_id, op, kind.name)
         params = {"EndTime": end_time} if end_time is not None else None
         payload, _ = self.call("GET", f"{kind.api(model_id)}/revisions", operation=op, model_id=model_id, params=params)
         rev_map = (self.unwrap(payload) or {}).get("RevisionMap") or {}
@@ -198,7 +198,7 @@ class RevisionSession(TransferSession):
         """
         op = "list_commits"
         kind = repo_kind(repo_type, op)
-        validate_model_id(model_id, op)
+        validate_model_id(model_id, op, kind.name)
         validate_ref(ref, "ref", op)
         validate_page(page_number, page_size, op)
         params = {"Ref": ref, "PageNumber": page_number, "PageSize": page_size}
@@ -307,7 +307,7 @@ class RevisionSession(TransferSession):
         """
         op = "create_tag"
         kind = repo_kind(repo_type, op)
-        validate_model_id(model_id, op)
+        validate_model_id(model_id, op, kind.name)
         validate_tag(tag, op)
         validate_ref(revision, "revision", op)
         self.require_token(op, model_id)
@@ -487,7 +487,7 @@ class RevisionSession(TransferSession):
         """
         kind = repo_kind(repo_type, f"get_{repo_type}_files")
         op = f"get_{kind.name}_files"
-        validate_model_id(repo_id, op)
+        validate_model_id(repo_id, op, kind.name)
         revision = validate_ref("master" if revision is None else revision, "revision", op)
         root = (root or "").strip("/") or None
         if kind.paged_tree and recursive:

@@ -13,20 +13,25 @@ COMMIT_ID_RE = re.compile(r"[0-9a-f]{40}")  # a full commit id, as the hub write
 _REF_BAD = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|//|@\{")
 
 
-def validate_model_id(model_id: object, operation: str | None = None) -> tuple[str, str]:
-    """Split "owner/name" after checking both parts match `[A-Za-z0-9_.-]+`.
+def validate_model_id(model_id: object, operation: str | None = None, repo_type: str = "model") -> tuple[str, str]:
+    """Split "owner/name" after checking both parts match `[A-Za-z0-9_.-]+`; errors name the repo type.
 
     Example:
         >>> validate_model_id("alice/demo-model")
         ('alice', 'demo-model')
+        >>> validate_model_id("corpus", "push_dataset", "dataset")
+        Traceback (most recent call last):
+        hub_tasks.errors.InvalidParameter: push_dataset: dataset id 'corpus' must be 'owner/name' with exactly one '/'
     """
     if not isinstance(model_id, str) or model_id.count("/") != 1:
-        raise InvalidParameter(f"model id {model_id!r} must be 'owner/name' with exactly one '/'", operation=operation)
+        raise InvalidParameter(
+            f"{repo_type} id {model_id!r} must be 'owner/name' with exactly one '/'", operation=operation
+        )
     owner, name = model_id.split("/")
     for part, what in ((owner, "owner"), (name, "name")):
         if not NAME_RE.fullmatch(part) or set(part) == {"."}:
             raise InvalidParameter(
-                f"model id {model_id!r}: the {what} {part!r} must be 1+ characters from A-Z a-z 0-9 _ . - "
+                f"{repo_type} id {model_id!r}: the {what} {part!r} must be 1+ characters from A-Z a-z 0-9 _ . - "
                 "(not only dots)",
                 operation=operation,
             )

@@ -27,9 +27,9 @@ NAME = r"[A-Za-z0-9_.-]+"
 REF = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
 
 
-def checked_model_id(value: str, operation: str = "publish_model") -> str:
+def checked_model_id(value: str, operation: str = "publish_model", repo_type: RepoType = "model") -> str:
     """`value` when it is a valid "owner/name" (the client's rule), else an `InvalidParameter` (a ValueError)."""
-    validate_model_id(value, operation)
+    validate_model_id(value, operation, repo_type)
     return value
 
 
@@ -319,7 +319,7 @@ class DatasetPublishRequest(RepoPublishRequest):
     @field_validator("dataset_id")
     @classmethod
     def _dataset_id(cls, value: str) -> str:
-        return checked_model_id(value, cls.operation)
+        return checked_model_id(value, cls.operation, "dataset")
 
     @property
     def repo_id(self) -> str:

@@ -191,7 +191,8 @@ def push_folder(
                                ModelScopeCredentials.load("BLOCK_NAME")).commit_id
         ```
     """
-    validate_model_id(model_id, f"push_{repo_type}")  # a typed error, before the progress artifact is named after it
+    # a typed error, before the progress artifact is named after it
+    validate_model_id(model_id, f"push_{repo_type}", repo_type)
     reporter = _ProgressReporter(model_id)
     with hub_client(modelscope_credentials) as client:
         result = client.push_folder(model_id, model_dir, options, progress=reporter, repo_type=repo_type)

@@ -163,7 +163,7 @@ class Publisher:
     # -- 1. checks ------------------------------------------------------------------------------
     def _validate(self) -> IgnoreRules:
         """The repo id (the options validated themselves when they were built)."""
-        validate_model_id(self.model_id, self.op)
+        validate_model_id(self.model_id, self.op, self.repo_type)
         return self.options.ignored
 
     def _open_cache(self) -> HashCache:

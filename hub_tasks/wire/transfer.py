@@ -92,7 +92,7 @@ class TransferSession(HubSession):
         """
         op = "lfs_batch"
         kind = repo_kind(repo_type, op)
-        validate_model_id(model_id, op)
+        validate_model_id(model_id, op, kind.name)
         self.require_token(op, model_id)
         wanted = dict(objects)
         answer: dict[str, str | None] = {}
@@ -194,7 +194,7 @@ class TransferSession(HubSession):
         """
         op = "create_commit"
         kind = repo_kind(repo_type, op)
-        validate_model_id(model_id, op)
+        validate_model_id(model_id, op, kind.name)
         validate_ref(revision, "revision", op)
         if not operations:
             raise InvalidParameter("a commit needs at least one operation", operation=op, model_id=model_id)
