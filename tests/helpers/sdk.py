@@ -20,8 +20,8 @@ SNAPSHOT = """
 import hashlib, json, os, sys
 from modelscope.hub.snapshot_download import snapshot_download
 
-model_id, revision, cache = sys.argv[1:4]
-path = snapshot_download(model_id, revision=revision, cache_dir=cache)
+model_id, revision, cache, repo_type = sys.argv[1:5]
+path = snapshot_download(model_id, revision=revision, cache_dir=cache, repo_type=repo_type)
 files = {}
 for dirpath, _, names in os.walk(path):
     for name in names:
@@ -67,12 +67,15 @@ def run_sdk(script: str, env: dict[str, str], timeout: float = 240) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def sdk_snapshot(hub: Any, tmp_path: Path, model_id: str, revision: str = "master") -> dict[str, tuple]:
-    """What the official SDK's snapshot_download fetches: rel path -> (sha256, size), SDK bookkeeping left out."""
+def sdk_snapshot(
+    hub: Any, tmp_path: Path, model_id: str, revision: str = "master", repo_type: str = "model"
+) -> dict[str, tuple]:
+    """What the official SDK's snapshot_download fetches of a model (or dataset): rel path -> (sha256, size),
+    SDK bookkeeping left out."""
     cache = tmp_path / "sdk-download"
     script = (
         "import sys; sys.argv = ['snap', "
-        + ", ".join(json.dumps(a) for a in (model_id, revision, str(cache)))
+        + ", ".join(json.dumps(a) for a in (model_id, revision, str(cache), repo_type))
         + "]\n"
         + textwrap.dedent(SNAPSHOT)
     )

@@ -1,7 +1,9 @@
 """Item 1, chaos publish: 60 files (3 x 64 MiB LFS + 57 small) published by the `publish_model` flow while
 local_hub answers 20 % of the publish's requests with a 5xx, 10 % with 429 + Retry-After, and drops 5 % of
 connections half-way through the body, under 5 seeds. Every time the flow completes, exactly one commit
-is added, and the official SDK's snapshot_download fetches a tree byte-identical to the folder.
+is added, and the official SDK's snapshot_download fetches a tree byte-identical to the folder. The same
+folder, published as a dataset by `publish_dataset` under the same faults on the dataset's routes, keeps
+those promises too.
 
 The retry budget is the product's: 4 attempts per HTTP call, 3 task retries. Only the waiting is
 shortened (milliseconds of client back-off, no delay between task retries).
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.publish.flow import PublishRequest, publish_model
+from flows.publish.flow import DatasetPublishRequest, PublishRequest, publish_dataset, publish_model
 from tests.helpers.clients import make_block
 from tests.helpers.folders import MIB, manifest
 from tests.helpers.hub import RunningHub, settled
@@ -34,10 +36,17 @@ PUBLISH_ROUTES = (
 )  # fmt: skip
 
 
-def chaos_rules() -> list[dict]:
+# The same publish of a dataset goes through the dataset's own routes for the repo, refs and tree.
+DATASET_ROUTES = (
+    "login", "get_dataset", "create_dataset", "dataset_revisions", "dataset_commits", "dataset_tree", "lfs_batch",
+    "blob_put", "commit",
+)  # fmt: skip
+
+
+def chaos_rules(routes: tuple[str, ...] = PUBLISH_ROUTES) -> list[dict]:
     """20 % 5xx (spread over 500/502/503/504), 10 % 429 with Retry-After: 0, 5 % connections cut mid-body."""
     rules = []
-    for route in PUBLISH_ROUTES:
+    for route in routes:
         rules += [{"route": route, "effect": "status", "status": s, "rate": 0.05} for s in (500, 502, 503, 504)]
         rules.append({"route": route, "effect": "status", "status": 429, "retry_after": 0, "rate": 0.10})
         rules.append({"route": route, "effect": "drop_mid_body", "rate": 0.05})
@@ -122,3 +131,29 @@ def test_every_fault_kind_fired_across_the_seeds(request: pytest.FixtureRequest)
     assert sorted(FIRED) == SEEDS, f"every seed was selected, but only {sorted(FIRED)} passed before this check"
     totals = {kind: sum(f[kind] for f in FIRED.values()) for kind in ("5xx", "429", "drop")}
     assert all(totals.values()), totals
+
+
+def test_chaos_dataset_publish_is_complete_exact_and_single_commit(
+    hub: RunningHub, prefect_harness: None, fast_backoff: None, no_retry_delay: None, chaos_folder: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """The same folder as a dataset, through `publish_dataset` and the dataset routes, under seed 7."""
+    fresh_blobs(chaos_folder, 7)
+    expected = manifest(chaos_folder)
+    before = hub.control.stats()
+    hub.control.set_faults(chaos_rules(DATASET_ROUTES), seed=7)
+    try:
+        request = DatasetPublishRequest(dataset_id="alice/chaos-data", dataset_dir=str(chaos_folder))
+        state = publish_dataset(request, make_block(hub), return_state=True)
+        rules = hub.control.faults()
+    finally:
+        hub.control.clear_faults()
+    wait_for(lambda: settled(hub), "the hub to finish every request")
+    assert state.is_completed(), state.message
+    result = state.result()
+    fired = sum(r["fired"] for r in rules)
+    assert fired >= 10, f"only {fired} faults fired"
+    assert hub.control.stats()["commits_total"] - before["commits_total"] == 1, "exactly one commit must be added"
+    assert result.repo_type == "dataset" and result.commit_ids == [result.commit_id]
+    fetched = sdk_snapshot(hub, tmp_path, "alice/chaos-data", repo_type="dataset")
+    assert {p: e for p, e in fetched.items() if p != ".gitattributes"} == expected

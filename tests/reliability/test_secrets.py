@@ -1,9 +1,10 @@
 """Item 7, secrets: publish (with a tag), snapshot, and downloads (a model mirror, a dataset published and
 mirrored, and a meta file) run with a token unique to this test, together with refusals and transient faults
 that exhaust their retries, with every task and flow result persisted. Then everything is searched for the
-token, the `m_session_id` cookie value the hub hands out at login, and the git token: every log line, exception text, task and flow
-result, parameter, state, artifact and event the Prefect server stores, the persisted result files, the
-files the flows wrote, the test process's own log records, and local_hub's access log.
+token, the `m_session_id` cookie value the hub hands out at login, and the git token: every log line,
+exception text, task and flow result, parameter, state, artifact and event the Prefect server stores, the
+persisted result files, the files the flows wrote, the test process's own log records, and local_hub's
+access log.
 
 A decoy string is written on purpose into a log line, an artifact, an event, a persisted result and the
 hub's log (a request for a model named after it): the scan must find it in each, or it proves nothing.
