@@ -35,6 +35,9 @@ def create_dataset(
         description: What the data is.
         modelscope_credentials: Credentials block; env vars when None.
 
+    Returns:
+        The dataset's URL.
+
     Raises:
         AlreadyExistsError: The name is taken.
         InvalidParameter: Bad id or visibility (before any request).
@@ -66,6 +69,14 @@ def delete_dataset(
 ) -> None:
     """Delete a dataset repo. Irreversible: refused unless `confirm` equals `dataset_id`.
 
+    Args:
+        dataset_id: "owner/name".
+        confirm: Must equal `dataset_id`.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        None; the dataset is gone.
+
     Raises:
         InvalidParameter: Not confirmed (before any request).
         NotExistError: No such dataset.
@@ -89,6 +100,13 @@ def delete_dataset(
 def get_dataset(dataset_id: str, modelscope_credentials: ModelScopeCredentials | None = None) -> DatasetInfo:
     """Fetch a dataset's metadata (with the hub's numeric id).
 
+    Args:
+        dataset_id: "owner/name".
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        The `DatasetInfo` (visibility, license, the hub's numeric id and type, ...).
+
     Raises:
         NotExistError: No such dataset (not retried).
 
@@ -109,6 +127,13 @@ def get_dataset(dataset_id: str, modelscope_credentials: ModelScopeCredentials |
 @task(**hub_task_options("Check a ModelScope dataset exists"))
 def dataset_exists(dataset_id: str, modelscope_credentials: ModelScopeCredentials | None = None) -> bool:
     """True when the dataset exists and the token may see it.
+
+    Args:
+        dataset_id: "owner/name".
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        Whether it exists.
 
     Example:
         ```python
@@ -133,6 +158,15 @@ def list_datasets(
 ) -> DatasetPage:
     """One page of an owner's or group's datasets, with the total count.
 
+    Args:
+        owner_or_group: User or group.
+        page_number: 1-based page.
+        page_size: 1..100.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        The page, with the total count.
+
     Raises:
         InvalidParameter: Bad page number or size (before any request).
 
@@ -155,6 +189,14 @@ def list_all_datasets(
     owner_or_group: str, page_size: int = 100, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> list[DatasetInfo]:
     """Every dataset of an owner or group, across all pages (never silently truncated).
+
+    Args:
+        owner_or_group: User or group.
+        page_size: Datasets per request, 1..100.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        All the owner's datasets the token may see.
 
     Raises:
         ListingLimitError: More datasets than the hub can page through.
@@ -184,6 +226,16 @@ def get_dataset_files(
 ) -> list[RepoFile]:
     """List a dataset revision's files (a recursive listing is complete: every page is read).
 
+    Args:
+        dataset_id: "owner/name".
+        revision: Branch, tag or commit id; master when None.
+        root: Only below this folder.
+        recursive: Descend into sub-folders.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        One `RepoFile` per entry, sorted by path.
+
     Raises:
         NotExistError: No such dataset, revision or folder (not retried).
 
@@ -209,6 +261,13 @@ def get_dataset_branches_and_tags(
 ) -> tuple[list[str], list[str]]:
     """Branch names and tag names (tags newest first) of a dataset.
 
+    Args:
+        dataset_id: "owner/name".
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        (branch names, tag names).
+
     Example:
         ```python
         from prefect import flow
@@ -229,6 +288,14 @@ def list_dataset_revisions(
     dataset_id: str, cutoff_timestamp: int | None = None, modelscope_credentials: ModelScopeCredentials | None = None
 ) -> list[Revision]:
     """A dataset's tags created at or before `cutoff_timestamp` (None: all), newest first.
+
+    Args:
+        dataset_id: "owner/name".
+        cutoff_timestamp: Whole epoch seconds, or None for every tag up to the hub's own now.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        The tags as `Revision` objects, newest first.
 
     Example:
         ```python
@@ -283,6 +350,9 @@ def push_dataset(
         allow_secret_files: True, or globs of secret-looking files allowed to be published.
         ignore_patterns: Globs of files to leave out (kept on the hub).
 
+    Returns:
+        A `PushResult` (`repo_type` "dataset"; commit id None for a no-op).
+
     Raises:
         InvalidParameter: Bad folder or arguments (before any request).
         AlreadyExistsError: The tag points elsewhere (before any upload).
@@ -327,6 +397,19 @@ def verify_dataset_folder(
 ) -> int:
     """Check that a dataset revision holds exactly a folder's files (paths, sizes, sha256); returns how many.
 
+    Args:
+        dataset_id: "owner/name".
+        dataset_dir: The local folder.
+        revision: Branch, tag or commit to check.
+        delete_missing: Also require that the hub has no extra files (top-level dot entries and ignored
+            paths excepted).
+        ignore_patterns: Globs left out of the comparison.
+        allow_secret_files: True, or globs of secret-looking files the folder may hold.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        How many files matched.
+
     Raises:
         VerificationError: Any difference, listed path by path (not retried).
 
@@ -363,6 +446,18 @@ def download_dataset(
     modelscope_credentials: ModelScopeCredentials | None = None,
 ) -> DownloadResult:
     """Mirror a dataset revision into `local_dir`, every file verified; a retry resumes.
+
+    Args:
+        dataset_id: "owner/name".
+        local_dir: Target folder.
+        revision: Branch, tag or commit.
+        allow_patterns: Only paths or names matching these globs.
+        ignore_patterns: Leave out paths or names matching these globs.
+        max_workers: Parallel downloads.
+        modelscope_credentials: Credentials block; env vars when None.
+
+    Returns:
+        A `DownloadResult` (files downloaded and already present, bytes, the revision's commit id).
 
     Raises:
         DownloadError: Some files could not be fetched or verified (all are listed).
