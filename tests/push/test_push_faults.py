@@ -199,7 +199,9 @@ def test_two_concurrent_publishers_end_with_exactly_one_folder(
     b = make_folder(root / "b", {"README.md": "B\n", "b.txt": "b", "weights/b.safetensors": blob(120 * 1024)})
     existing = bool(round_number % 2)  # the even rounds race on creating the repo too
     held = "commit" if existing else "create_model"
-    with make_client(hub) as one, make_client(hub) as two:
+    # The first write waits at the hub until the other's arrives: a read timeout shorter than that wait would
+    # let a slow second publisher (a loaded machine) make the first one give up and resend on its own.
+    with make_client(hub, read_timeout=60.0) as one, make_client(hub, read_timeout=60.0) as two:
         if existing:
             push(one, model_id, make_folder(root / "base", shared), None)
         hub.control.reset(state=False)  # count the race alone
@@ -216,7 +218,7 @@ def test_two_concurrent_publishers_end_with_exactly_one_folder(
             thread.join(timeout=120)
         peak = hub.control.stats()["in_flight_peak"]
         final = remote(one, model_id)
-    assert peak.get(held, 0) == 2, f"the two publishes' {held} requests were not in flight together: {peak}"
+    assert peak.get(held, 0) == 2, f"the two publishes' {held} requests were not in flight together: {peak}, {outcomes}"
     assert final in (manifest(a), manifest(b)), (sorted(final), outcomes)
     winner = a if final == manifest(a) else b
     for folder in (a, b):
