@@ -20,6 +20,7 @@ import requests
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import FlowRun
+from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.helpers.hub import ROOT, RunningHub
@@ -191,9 +192,20 @@ def served_deployments(stack: PrefectStack, *args: str) -> Iterator[subprocess.P
 
 @contextlib.contextmanager
 def api(stack: PrefectStack) -> Iterator[SyncPrefectClient]:
-    """A client of the stack's server (and the settings that make run_deployment use it)."""
-    with temporary_settings({PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as client:
-        yield client
+    """A client of the stack's server (and the settings that make run_deployment use it).
+
+    Prefect keeps one events worker per process, bound to the API URL it saw when it started, whatever the
+    settings say later: an event sent in here would bind it to the stack's server, and once that server
+    stopped, every later event of this test process (the session's harness included) would be lost. So the
+    worker is drained and dropped on the way in and on the way out, and the next one starts on the URL then
+    in force.
+    """
+    EventsWorker.drain_all()
+    try:
+        with temporary_settings({PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as client:
+            yield client
+    finally:
+        EventsWorker.drain_all()
 
 
 def final(client: SyncPrefectClient, run_id: Any) -> FlowRun | None:
