@@ -31,19 +31,17 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from hub_tasks.errors import AlreadyExistsError, ConcurrentChangeError, InvalidParameter, VerificationError
 from hub_tasks.files import IgnoreRules
 from hub_tasks.push.hashcache import HashCache, default_cache_path
 from hub_tasks.push.plan import PushPlan, commit_batches, is_lfs, plan_push, to_operation, tree_differences
 from hub_tasks.push.progress import Progress
+from hub_tasks.push.protocol import PushHub
 from hub_tasks.push.scan import LocalFile, check_folder, scan_folder
 from hub_tasks.repo_types import RepoType, repo_kind
-from hub_tasks.settings import HubSettings
-from hub_tasks.types import CommitOperation, FileChange, ProgressEvent, PushOptions, PushResult, RepoFile, Revision
+from hub_tasks.types import FileChange, ProgressEvent, PushOptions, PushResult, RepoFile
 from hub_tasks.validation import validate_branch, validate_model_id
-from hub_tasks.wire.session import T
 from hub_tasks.wire.transfer import LFS_BATCH_MAX
 
 log = logging.getLogger("hub_tasks.push.engine")
@@ -57,60 +55,6 @@ NEGOTIATE_EVERY_BYTES = 64 << 20
 # cost more CPU than one (2.65 against 2.47 CPU-s per cold 2 GiB publish, 5 interleaved rounds) and were
 # no faster; on a real link the uploads, not the hashing, set the pace.
 HASH_WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
-
-
-class PushHub(Protocol):
-    """The hub operations the engine uses; `HubClient` provides them (the engine never imports it).
-
-    Every repo operation takes the repo type: the engine publishes models and datasets alike.
-    """
-
-    settings: HubSettings
-
-    def require_token(self, operation: str, model_id: str | None = None) -> None: ...
-    def repo_url(self, repo_id: str, repo_type: RepoType = "model") -> str: ...
-    def repo_exists(self, repo_id: str, *, repo_type: RepoType = "model") -> bool: ...
-    def delete_repo(self, repo_id: str, *, repo_type: RepoType = "model", confirm: str | None = None) -> None: ...
-    def create_repo(
-        self,
-        repo_id: str,
-        *,
-        repo_type: RepoType = "model",
-        visibility: int = 5,
-        license: str = "Apache License 2.0",
-        chinese_name: str | None = None,
-        description: str | None = None,
-        original_model_id: str | None = None,
-    ) -> str: ...
-    def get_branches_and_tags_details(
-        self, repo_id: str, *, repo_type: RepoType = "model"
-    ) -> tuple[list[Revision], list[Revision]]: ...
-    def get_repo_files(
-        self, repo_id: str, revision: str | None = None, root: str | None = None, recursive: bool = False, *,
-        repo_type: RepoType = "model", headers: dict[str, str] | None = None,
-    ) -> list[RepoFile]: ...  # fmt: skip
-    def resolve_ref(self, model_id: str, ref: str = "master", *, repo_type: RepoType = "model") -> str: ...
-    def resolve_ref_or_none(self, model_id: str, ref: str, *, repo_type: RepoType = "model") -> str | None: ...
-    def create_tag(
-        self, model_id: str, tag: str, revision: str = "master", *, repo_type: RepoType = "model"
-    ) -> str: ...
-    def create_branch(
-        self, model_id: str, branch: str, from_revision: str = "master", *, exist_ok: bool = False,
-        repo_type: RepoType = "model",
-    ) -> str: ...  # fmt: skip
-    def lfs_batch(
-        self, model_id: str, objects: list[tuple[str, int]], *, repo_type: RepoType = "model"
-    ) -> dict[str, str | None]: ...
-    def upload_blob(
-        self, model_id: str, href: str, path: str, size: int, on_bytes: Callable[[int], None] | None = None
-    ) -> int: ...
-    def create_commit(
-        self, model_id: str, revision: str, message: str, operations: list[CommitOperation], *,
-        repo_type: RepoType = "model",
-    ) -> str: ...  # fmt: skip
-    def call_checked(
-        self, send: Callable[[], T], landed: Callable[[], T | None], *, operation: str, model_id: str | None
-    ) -> T: ...
 
 
 def open_hash_cache(choice: str | os.PathLike[str] | None) -> HashCache:
