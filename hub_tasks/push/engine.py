@@ -220,11 +220,11 @@ class Publisher:
 
     # -- 4. hash and upload ---------------------------------------------------------------------
     def _hash_one(self, cache: HashCache, file: LocalFile) -> tuple[LocalFile, str]:
-        sha, hit = cache.hash(file, lambda n: self.progress.add("hash", n))
+        """Read and hash a file the cache was already asked about (`run` looked every file up once)."""
+        sha = cache.compute(file, lambda n: self.progress.add("hash", n))
         self.progress.add("hash", files=1)
         with self._counter_lock:
-            self.cache_hits += hit
-            self.bytes_hashed += 0 if hit else file.size
+            self.bytes_hashed += file.size
         return file, sha
 
     def _upload_one(self, href: str, file: LocalFile) -> None:
@@ -255,11 +255,10 @@ class Publisher:
         cache: HashCache,
         remote: RemoteState,
         defer: bool,
-        known: dict[str, str] | None = None,
+        known: dict[str, str],
     ) -> None:
-        """Hash every file (those in `known`, path -> sha256 from the cache, are not read again); unless
-        `defer`, upload changed LFS blobs while later files still hash."""
-        known = known or {}
+        """Hash every file not in `known` (path -> sha256 the cache already gave); unless `defer`, upload
+        changed LFS blobs while later files still hash."""
         workers = self.options.max_workers or self.hub.settings.upload_max_workers
         pending: list[tuple[str, LocalFile]] = []
         seen: set[str] = set()

@@ -148,12 +148,17 @@ class HashCache:
             if on_bytes:
                 on_bytes(file.size)
             return cached, True
+        return self.compute(file, on_bytes), False
+
+    def compute(self, file: LocalFile, on_bytes: Callable[[int], None] | None = None) -> str:
+        """Read and hash the file (no lookup: the caller knows the cache lacks it), then remember the hash.
+        A file that changed since the scan is refused."""
         digest = sha256_file(file.abspath, on_bytes)
         info = os.stat(file.abspath)
         if (info.st_size, info.st_mtime_ns) != (file.size, file.mtime_ns):
             raise InvalidParameter(f"{file.path} changed while it was being hashed: publish after training ends")
         self.store(file, digest)
-        return digest, False
+        return digest
 
     def close(self) -> None:
         """Write what is pending and close the database."""
