@@ -493,8 +493,10 @@ class RevisionSession(TransferSession):
         if kind.paged_tree and recursive:
             return self._tree_pages(repo_id, revision, root, headers, kind.name)
         entries = self._list_files_page(repo_id, revision, root, recursive, headers, repo_type=kind.name)
-        if kind.paged_tree or len(entries) < self.settings.tree_limit:
-            return entries if not kind.paged_tree else self._unique(entries, repo_id)
+        if kind.paged_tree:
+            return self._unique(entries, repo_id)
+        if len(entries) < self.settings.tree_limit:
+            return entries
         if not recursive:
             raise ListingLimitError(
                 f"folder {root or '/'} has more entries than the hub lists", operation=op, model_id=repo_id
